@@ -1,0 +1,83 @@
+"""`make run`: web, worker and beat in the foreground; Ctrl-C stops all three cleanly.
+
+Why not honcho: it signals each child's whole process group, which kills Celery's
+prefork children under their parent and leaves the worker hanging. Here each
+process runs in its own session and only its main process gets SIGTERM, then
+has STOP_GRACE_SECONDS for a warm shutdown before SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+STOP_GRACE_SECONDS = 30
+BIN = Path(sys.executable).parent
+
+
+def commands() -> dict[str, list[str]]:
+    bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('WEB_PORT', '8000')}"
+    data_dir = os.environ.get("DATA_DIR", "var")
+    celery = [str(BIN / "celery"), "-A", "project"]
+    return {
+        "web": [str(BIN / "gunicorn"), "project.wsgi:application", "--bind", bind, "--workers", "2",
+                "--graceful-timeout", "10", "--access-logfile", "-"],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-n", "worker@%h"],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "--pidfile", f"{data_dir}/celerybeat.pid"],
+    }  # fmt: skip
+
+
+def _relay(name: str, stream, lock: threading.Lock) -> None:
+    for line in stream:
+        with lock:
+            sys.stdout.write(f"{time.strftime('%H:%M:%S')} {name:<6} | {line}")
+            sys.stdout.flush()
+
+
+def main() -> int:
+    lock = threading.Lock()
+    procs: dict[str, subprocess.Popen[str]] = {}
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for name, argv in commands().items():
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, bufsize=1
+        )
+        procs[name] = proc
+        threading.Thread(target=_relay, args=(name, proc.stdout, lock), daemon=True).start()
+        print(f"{time.strftime('%H:%M:%S')} system | {name} started (pid {proc.pid})", flush=True)
+
+    # Any one exiting on its own (or Ctrl-C) stops the others.
+    while not stopping.is_set() and all(p.poll() is None for p in procs.values()):
+        stopping.wait(0.5)
+    exited = [name for name, p in procs.items() if p.poll() is not None]
+    if exited:
+        print(f"{time.strftime('%H:%M:%S')} system | {', '.join(exited)} exited; stopping the rest", flush=True)
+
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{time.strftime('%H:%M:%S')} system | {name} did not stop in time; killing it", flush=True)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        print(f"{time.strftime('%H:%M:%S')} system | {name} stopped (exit {proc.returncode})", flush=True)
+    return 0 if not exited else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

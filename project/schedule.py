@@ -1,0 +1,61 @@
+"""Every periodic job tgfleet runs, declared here and nowhere else.
+
+Installed into django-celery-beat's tables after each migrate, so operators see
+and change them in the admin. An operator's change to an installed job is kept;
+a job removed from this list is disabled, not deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(
+        name="heartbeat",
+        task="health.tasks.heartbeat_record",
+        every_seconds=60,
+        description="Proves beat, broker and a worker work together; health reads its age.",
+    ),
+)
+
+SCHEDULE_MARKER = {"installed_by": "tgfleet"}
+
+
+def schedule_install(*, using: str = "default") -> dict[str, int]:
+    """Create missing jobs, disable ones no longer declared. Returns counts."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    created = disabled = 0
+    declared = {job.name for job in PERIODIC_JOBS}
+    tasks = PeriodicTask.objects.using(using)
+    with transaction.atomic(using=using):
+        for job in PERIODIC_JOBS:
+            if tasks.filter(name=job.name).exists():
+                continue
+            interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+                every=job.every_seconds, period=IntervalSchedule.SECONDS
+            )
+            tasks.create(
+                name=job.name,
+                task=job.task,
+                interval=interval,
+                description=job.description,
+                kwargs="{}",
+                headers=json.dumps(SCHEDULE_MARKER),
+            )
+            created += 1
+        ours = tasks.filter(headers=json.dumps(SCHEDULE_MARKER), enabled=True)
+        disabled = ours.exclude(name__in=declared).update(enabled=False)
+    return {"created": created, "disabled": disabled}

@@ -1,0 +1,60 @@
+"""Start the project's own processes (manage.py, celery) as a user would, with a chosen environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """A minimal environment: nothing from the test run's own settings leaks in."""
+    env = {key: os.environ[key] for key in PASSTHROUGH if key in os.environ}
+    env["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def manage(*args: str, env: Mapping[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@contextmanager
+def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
+    """A real Celery worker in its own process; yields its node name."""
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "project", "worker", "--pool", "solo", "-n", name, "-l", "INFO"],
+            cwd=ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield name
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
