@@ -6,6 +6,8 @@ Every helper names the variable in its error. Secrets may also be given as
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -107,3 +109,35 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str | None:
 def env_path(name: str, default: Path) -> Path:
     value = _raw(name)
     return default if value is None else Path(value).expanduser().resolve()
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    """Comma-separated Fernet keys, newest first; each must be 32 url-safe base64-encoded bytes."""
+    value = _raw(name)
+    if value is None:
+        return []
+    keys = [key.strip() for key in value.split(",")]
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with manage.py generate_encryption_key)"
+            )
+    return keys
+
+
+def env_base64(name: str, *, min_bytes: int) -> str | None:
+    value = _raw(name)
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise ImproperlyConfigured(f"{name} must be base64") from None
+    if len(raw) < min_bytes:
+        raise ImproperlyConfigured(f"{name} must decode to at least {min_bytes} bytes")
+    return value

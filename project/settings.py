@@ -11,7 +11,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import env_bool, env_choice, env_int, env_list, env_path, env_str, env_url
+from project.env import (
+    env_base64,
+    env_bool,
+    env_choice,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
@@ -175,7 +185,27 @@ STATIC_ROOT = env_path("STATIC_ROOT", DATA_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "sessions": {
+        "BACKEND": "accounts.vault.storage.SessionFileStorage",
+        "OPTIONS": {"location": env_path("SESSION_STORE_DIR", DATA_DIR / "sessions")},
+    },
 }
+
+# Session vault. Keys: SESSION_ENCRYPTION_KEY (Fernet keys, newest first) or a password.
+SESSION_ENCRYPTION_ENABLED = env_bool("SESSION_ENCRYPTION_ENABLED", True)
+SESSION_ENCRYPTION_KEY = env_fernet_keys("SESSION_ENCRYPTION_KEY")
+SESSION_ENCRYPTION_PASSWORD = env_str("SESSION_ENCRYPTION_PASSWORD")
+SESSION_ENCRYPTION_PREVIOUS_PASSWORD = env_str("SESSION_ENCRYPTION_PREVIOUS_PASSWORD")
+SESSION_ENCRYPTION_SALT = env_base64("SESSION_ENCRYPTION_SALT", min_bytes=16)
+if SESSION_ENCRYPTION_PASSWORD is not None and len(SESSION_ENCRYPTION_PASSWORD) < 12:
+    raise ImproperlyConfigured("SESSION_ENCRYPTION_PASSWORD must be at least 12 characters")
+SESSION_IMPORT_MAX_FILE_BYTES = env_int("SESSION_IMPORT_MAX_FILE_BYTES", 20 * 1024 * 1024, minimum=1024)
+SESSION_IMPORT_MAX_ZIP_BYTES = env_int("SESSION_IMPORT_MAX_ZIP_BYTES", 512 * 1024 * 1024, minimum=1024)
+SESSION_IMPORT_MAX_ZIP_MEMBERS = env_int("SESSION_IMPORT_MAX_ZIP_MEMBERS", 20000, minimum=1)
+SESSION_IMPORT_MAX_UPLOAD_BYTES = env_int("SESSION_IMPORT_MAX_UPLOAD_BYTES", 256 * 1024 * 1024, minimum=1024)
+# Uploads stay in memory (plaintext sessions never reach a temp file), bounded per request.
+FILE_UPLOAD_HANDLERS = ["accounts.uploads.BoundedMemoryUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = SESSION_IMPORT_MAX_ZIP_MEMBERS
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -1,0 +1,134 @@
+"""Admin adapters: every list goes through the selector, every change through a service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from accounts.admin_forms import ExportForm, ImportForm
+from accounts.models import Team, TelegramAccount
+from accounts.permissions import account_permitted
+from accounts.selectors import accounts_visible_to
+from accounts.services import account_delete, session_export, session_import
+from accounts.sessions import InputFile
+from accounts.vault.crypto import VaultKeyError
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(TelegramAccount)
+class TelegramAccountAdmin(admin.ModelAdmin):
+    list_display = ["label", "phone", "username", "status", "dc_id", "team", "source_format", "created_at"]
+    list_filter = ["status", "team", "source_format", "test_server"]
+    search_fields = ["label", "phone", "username", "telegram_user_id"]
+    readonly_fields = [
+        "telegram_user_id",
+        "dc_id",
+        "test_server",
+        "status",
+        "api_id",
+        "has_api_hash",
+        "has_two_fa",
+        "device",
+        "source_format",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["label", "phone", "username", "team", "notes", *readonly_fields]
+    change_list_template = "admin/accounts/telegramaccount/change_list.html"
+    change_form_template = "admin/accounts/telegramaccount/change_form.html"
+
+    def get_queryset(self, request: HttpRequest):
+        return accounts_visible_to(request.user).select_related("team")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # accounts come from session imports, never typed in
+
+    def delete_model(self, request: HttpRequest, obj: TelegramAccount) -> None:
+        account_delete(actor=request.user, account=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for account in queryset:
+            account_delete(actor=request.user, account=account)
+
+    def get_urls(self):
+        own = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="accounts_telegramaccount_import"),
+            path(
+                "<int:pk>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="accounts_telegramaccount_export",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("accounts.add_telegramaccount"):
+            raise PermissionDenied
+        report = None
+        try:
+            form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+        except MultiPartParserError as exc:
+            form = ImportForm()
+            messages.error(request, f"Upload refused: {exc}")
+        else:
+            if request.method == "POST" and form.is_valid():
+                files = [InputFile(f.name, f.read()) for f in form.cleaned_data["files"]]
+                report = session_import(actor=request.user, files=files, team=form.cleaned_data["team"])
+                summary = report.summary
+                level = messages.SUCCESS if not summary["rejected"] else messages.WARNING
+                messages.add_message(
+                    request,
+                    level,
+                    f"Imported {summary['imported']}, duplicates {summary['duplicate']}, "
+                    f"rejected {summary['rejected']}.",
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import sessions",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/accounts/telegramaccount/import.html", context)
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        account = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not account_permitted(request.user, "export_session", account):
+            raise PermissionDenied
+        form = ExportForm(request.POST) if request.method == "POST" else ExportForm()
+        if request.method == "POST" and form.is_valid():
+            try:
+                exported = session_export(
+                    actor=request.user, account=account, export_format=form.cleaned_data["format"]
+                )
+            except VaultKeyError as exc:
+                messages.error(request, str(exc))
+            else:
+                response = HttpResponse(exported.content, content_type=exported.content_type)
+                response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+                response["Cache-Control"] = "no-store"
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": account,
+            "title": f"Export the session of {account}",
+            "form": form,
+            "change_url": reverse("admin:accounts_telegramaccount_change", args=[account.pk]),
+        }
+        return TemplateResponse(request, "admin/accounts/telegramaccount/export.html", context)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        obj = context.get("original")
+        context["can_export"] = bool(obj) and account_permitted(request.user, "export_session", obj)
+        return super().render_change_form(request, context, *args, **kwargs)

@@ -1,0 +1,33 @@
+from django import forms
+
+from accounts.models import Team
+from accounts.services import EXPORT_FORMATS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class ImportForm(forms.Form):
+    files = MultipleFileField(help_text="Telethon or Pyrogram sessions, session strings in .txt, .json sidecars, zips.")
+    team = forms.ModelChoiceField(Team.objects.all(), required=False)
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=[(name, name.replace("_", " ")) for name in EXPORT_FORMATS])
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Why, for the audit trail."
+    )
+    confirm = forms.BooleanField(label="I understand that whoever holds this file owns the account.")

@@ -1,0 +1,76 @@
+"""REST adapters: parse input, call one service or selector, format output."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Team
+from accounts.selectors import accounts_visible_to
+from accounts.serializers import (
+    AccountSerializer,
+    ExportRequestSerializer,
+    ImportRequestSerializer,
+    ImportResponseSerializer,
+)
+from accounts.services import session_export, session_import
+from accounts.sessions import InputFile
+from accounts.vault.crypto import VaultKeyError
+
+
+class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AccountSerializer
+
+    def get_queryset(self):
+        return accounts_visible_to(self.request.user).select_related("team")
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={200: ImportResponseSerializer},
+        description="Import one or many session files or zips; every file gets its own result.",
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_sessions(self, request: Request) -> Response:
+        form = ImportRequestSerializer(data={"files": request.FILES.getlist("files"), **_team(request)})
+        form.is_valid(raise_exception=True)
+        team = None
+        if "team" in form.validated_data:
+            team = Team.objects.filter(pk=form.validated_data["team"]).first()
+            if team is None:
+                raise ValidationError({"team": ["no such team"]})
+        files = [InputFile(f.name, f.read()) for f in form.validated_data["files"]]
+        report = session_import(actor=request.user, files=files, team=team)
+        body = {"summary": report.summary, "results": [vars(outcome) for outcome in report.outcomes]}
+        return Response(ImportResponseSerializer(body).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        request=ExportRequestSerializer,
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the session, as an attachment")},
+        description="Export the account's session. POST only; needs the export_session permission.",
+    )
+    @action(detail=True, methods=["post"])
+    def export(self, request: Request, pk: str | None = None) -> HttpResponse:
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        form = ExportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            exported = session_export(actor=request.user, account=account, export_format=form.validated_data["format"])
+        except VaultKeyError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _team(request: Request) -> dict[str, str]:
+    team = request.data.get("team")
+    return {"team": team} if team not in (None, "") else {}

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from accounts.sessions import SessionFormat
+
+e164 = RegexValidator(r"^\+[1-9][0-9]{6,14}$", "Enter the phone in E.164 form, e.g. +14155550123.")
+
+
+class Team(models.Model):
+    """A group of people who own a set of accounts (scoped by the access rules)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountStatus(models.TextChoices):
+    UNCHECKED = "unchecked", "Unchecked"
+    OK = "ok", "OK"
+    UNCERTAIN = "uncertain", "Uncertain"
+    OFFLINE = "offline", "Offline"
+    UNAUTHORIZED = "unauthorized", "Unauthorized"
+    BANNED = "banned", "Banned"
+    FLOOD_WAIT = "flood_wait", "Flood wait"
+
+
+class TelegramAccount(models.Model):
+    """One Telegram user account; its session lives encrypted in the vault, never in this row."""
+
+    label = models.CharField(max_length=200)
+    phone = models.CharField(max_length=16, blank=True, validators=[e164])
+    telegram_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    username = models.CharField(max_length=64, blank=True)
+    dc_id = models.PositiveSmallIntegerField()
+    test_server = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.UNCHECKED)
+    notes = models.TextField(blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    api_id = models.PositiveIntegerField(null=True, blank=True)
+    has_api_hash = models.BooleanField(default=False, help_text="The app hash itself is kept encrypted in the vault.")
+    has_two_fa = models.BooleanField(default=False, help_text="The 2FA password itself is kept encrypted in the vault.")
+    device = models.JSONField(default=dict, blank=True)
+    source_format = models.CharField(max_length=32, choices=[(f.value, f.value) for f in SessionFormat])
+    vault_name = models.CharField(max_length=64, unique=True, editable=False)
+    auth_key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["label", "pk"]
+        permissions = [
+            ("check_account", "Can run a connection check on the account"),
+            ("export_session", "Can export the account's session"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @staticmethod
+    def new_vault_name() -> str:
+        return f"{uuid.uuid4().hex}.tgs"

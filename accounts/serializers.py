@@ -1,0 +1,53 @@
+from rest_framework import serializers
+
+from accounts.models import TelegramAccount
+from accounts.services import EXPORT_FORMATS
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    team = serializers.StringRelatedField()
+
+    class Meta:
+        model = TelegramAccount
+        fields = [
+            "id",
+            "label",
+            "phone",
+            "telegram_user_id",
+            "username",
+            "dc_id",
+            "test_server",
+            "status",
+            "team",
+            "api_id",
+            "has_api_hash",
+            "has_two_fa",
+            "device",
+            "source_format",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    team = serializers.IntegerField(required=False, min_value=1)
+
+
+class ImportOutcomeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    result = serializers.ChoiceField(choices=["imported", "duplicate", "rejected"])
+    account_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_blank=True)
+
+
+class ImportResponseSerializer(serializers.Serializer):
+    summary = serializers.DictField(child=serializers.IntegerField())
+    results = ImportOutcomeSerializer(many=True)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=sorted(EXPORT_FORMATS))
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)

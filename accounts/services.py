@@ -1,0 +1,221 @@
+"""Everything that writes accounts or touches the vault."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from accounts.models import Team, TelegramAccount
+from accounts.permissions import account_permitted
+from accounts.sessions import (
+    InputFile,
+    ParsedSession,
+    Rejection,
+    SessionRecord,
+    pyrogram_sqlite_export,
+    pyrogram_string_export,
+    sessions_parse,
+    telethon_sqlite_export,
+    telethon_string_export,
+)
+from accounts.vault.crypto import VaultKeyError, vault_keys
+from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
+from accounts.vault.storage import session_storage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    name: str
+    result: str  # "imported", "duplicate" or "rejected"
+    account_id: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class ImportReport:
+    outcomes: list[ImportOutcome] = field(default_factory=list)
+
+    def count(self, result: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.result == result)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {result: self.count(result) for result in ("imported", "duplicate", "rejected")}
+
+
+def session_import(
+    *,
+    actor,
+    files: Iterable[InputFile],
+    team: Team | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Parse, deduplicate by auth key, seal and store each session; one account per new key."""
+    if not actor.has_perm("accounts.add_telegramaccount"):
+        raise PermissionDenied("you may not import sessions")
+    report = ImportReport()
+    keys = vault_keys()
+    storage = session_storage()
+    parsed = sessions_parse(files)
+    known = set(
+        TelegramAccount.objects.filter(
+            auth_key_sha256__in=[p.record.auth_key_sha256 for p in parsed if isinstance(p, ParsedSession)]
+        ).values_list("auth_key_sha256", "pk")
+    )
+    seen: dict[str, int] = dict(known)
+    for item in parsed:
+        report.outcomes.append(_import_one(item, seen, team, keys, storage))
+        if progress:
+            progress(1)
+    storage.sync_directory()
+    logger.info("Session import by %s: %s", actor, report.summary)
+    return report
+
+
+def _import_one(item: ParsedSession | Rejection, seen: dict[str, int], team, keys, storage) -> ImportOutcome:
+    if isinstance(item, Rejection):
+        return ImportOutcome(item.name, "rejected", reason=item.reason)
+    sha = item.record.auth_key_sha256
+    if sha in seen:
+        return ImportOutcome(item.name, "duplicate", seen[sha], "this auth key is already stored")
+    account = _account_from(item, team)
+    entry = VaultEntry(item.record, api_hash=item.profile.api_hash, two_fa=item.profile.two_fa)
+    try:
+        with transaction.atomic():
+            account.save()
+            storage.save(account.vault_name, ContentFile(seal(entry, keys)))
+    except IntegrityError:
+        storage.delete(account.vault_name)
+        existing = TelegramAccount.objects.filter(auth_key_sha256=sha).values_list("pk", flat=True).first()
+        return ImportOutcome(item.name, "duplicate", existing, "this auth key is already stored")
+    except BaseException:
+        storage.delete(account.vault_name)
+        raise
+    seen[sha] = account.pk
+    return ImportOutcome(item.name, "imported", account.pk)
+
+
+def _account_from(item: ParsedSession, team: Team | None) -> TelegramAccount:
+    record, profile = item.record, item.profile
+    stem = posixpath.basename(item.name.replace(":", "/")).rsplit(".", 1)[0] or "account"
+    return TelegramAccount(
+        label=(profile.phone or profile.username or stem)[:200],
+        phone=profile.phone or "",
+        telegram_user_id=record.user_id,
+        username=profile.username or "",
+        dc_id=record.dc_id,
+        test_server=record.test_server,
+        team=team,
+        api_id=record.api_id,
+        has_api_hash=bool(profile.api_hash),
+        has_two_fa=bool(profile.two_fa),
+        device=profile.device,
+        source_format=record.source_format,
+        vault_name=TelegramAccount.new_vault_name(),
+        auth_key_sha256=record.auth_key_sha256,
+    )
+
+
+def account_vault_entry(account: TelegramAccount) -> VaultEntry:
+    """Decrypt an account's session into memory. For checks and exports only; never log the result."""
+    storage = session_storage()
+    if hasattr(storage, "tighten"):
+        storage.tighten(account.vault_name)
+    with storage.open(account.vault_name, "rb") as handle:
+        blob = handle.read()
+    try:
+        return unseal(blob, vault_keys())
+    except VaultKeyError as exc:
+        raise VaultKeyError(f"account {account.pk}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SessionExport:
+    filename: str
+    content: bytes
+    content_type: str
+
+
+EXPORT_FORMATS: dict[str, tuple[str, Callable[[SessionRecord], bytes | str], str]] = {
+    "telethon_session": (".session", telethon_sqlite_export, "application/vnd.sqlite3"),
+    "telethon_string": (".telethon.txt", telethon_string_export, "text/plain"),
+    "pyrogram_session": (".pyrogram.session", pyrogram_sqlite_export, "application/vnd.sqlite3"),
+    "pyrogram_string": (".pyrogram.txt", pyrogram_string_export, "text/plain"),
+}
+
+
+def session_export(*, actor, account: TelegramAccount, export_format: str) -> SessionExport:
+    if export_format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if not account_permitted(actor, "export_session", account):
+        raise PermissionDenied("you may not export this account's session")
+    suffix, exporter, content_type = EXPORT_FORMATS[export_format]
+    content = exporter(account_vault_entry(account).record)
+    if isinstance(content, str):
+        content = content.encode("ascii")
+    logger.info("Session of account %s exported as %s by %s", account.pk, export_format, actor)
+    return SessionExport(f"account-{account.pk}{suffix}", content, content_type)
+
+
+@dataclass
+class RotationReport:
+    total: int = 0
+    rotated: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def vault_rotate(*, progress: Callable[[int], None] | None = None, workers: int = 8) -> RotationReport:
+    """Re-encrypt every stored session under the newest key.
+
+    Each file is replaced atomically, and every older key still decrypts, so an
+    interrupted run leaves every file readable; running again finishes the job.
+    """
+    keys = vault_keys()
+    if not keys.enabled:
+        raise VaultKeyError("encryption is disabled (SESSION_ENCRYPTION_ENABLED=false); nothing to rotate to")
+    storage = session_storage()
+    report = RotationReport()
+
+    def rotate_one(pk_and_name: tuple[int, str]) -> tuple[int, str | None]:
+        pk, name = pk_and_name
+        try:
+            with storage.open(name, "rb") as handle:
+                blob = handle.read()
+            storage.save(name, ContentFile(reseal(blob, keys)))
+        except (VaultKeyError, OSError) as exc:
+            return pk, str(exc) if isinstance(exc, VaultKeyError) else f"cannot read or write the file ({exc.strerror})"
+        return pk, None
+
+    names = list(TelegramAccount.objects.order_by("pk").values_list("pk", "vault_name"))
+    report.total = len(names)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for pk, error in pool.map(rotate_one, names):
+            if error:
+                report.failed.append((pk, error))
+            else:
+                report.rotated += 1
+            if progress:
+                progress(1)
+    storage.sync_directory()
+    logger.info("Vault rotation: %s of %s rotated, %s failed", report.rotated, report.total, len(report.failed))
+    return report
+
+
+def account_delete(*, actor, account: TelegramAccount) -> None:
+    """Delete the row and its vault file; the file goes only once the row is gone for good."""
+    if not account_permitted(actor, "delete_telegramaccount", account):
+        raise PermissionDenied("you may not delete this account")
+    name = account.vault_name
+    with transaction.atomic():
+        account.delete()
+        transaction.on_commit(lambda: session_storage().delete(name))
+    logger.info("Account %s deleted by %s", name, actor)

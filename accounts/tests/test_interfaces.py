@@ -1,0 +1,228 @@
+"""The REST API and admin pages over the vault: permitted users succeed, others are refused."""
+
+import base64
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from guardian.shortcuts import assign_perm
+from rest_framework.test import APIClient
+
+from accounts.models import TelegramAccount
+from accounts.services import session_import
+from accounts.sessions import InputFile, session_parse_one
+from project.actors import SystemActor
+from tests import session_makers as make
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
+
+
+def _stored(key: bytes) -> TelegramAccount:
+    report = session_import(
+        actor=SystemActor("test"), files=[InputFile("a.txt", make.telethon_string(key=key).encode())]
+    )
+    return TelegramAccount.objects.get(pk=report.outcomes[0].account_id)
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _canary_forms() -> list[str]:
+    key = make.CANARY_KEY
+    return [key.decode()[:24], key.hex()[:24], base64.b64encode(key).decode()[:24], "CANARY"]
+
+
+def test_the_api_imports_many_files_and_reports_each(vault, operator, tmp_path) -> None:
+    keys = [make.random_key() for _ in range(3)]
+    upload = [
+        SimpleUploadedFile("one.session", make.telethon_file(tmp_path / "one.session", key=keys[0]).read_bytes()),
+        SimpleUploadedFile("two.txt", make.pyrogram_string(key=keys[1]).encode()),
+        SimpleUploadedFile("bad.session", b"not a session at all"),
+        SimpleUploadedFile("dupe.txt", make.telethon_string(key=keys[0]).encode()),
+    ]
+
+    response = _api(operator).post("/api/v1/accounts/import", {"files": upload}, format="multipart")
+
+    assert response.status_code == 200
+    assert response.json()["summary"] == {"imported": 2, "duplicate": 1, "rejected": 1}
+    results = {r["name"]: r for r in response.json()["results"]}
+    assert results["bad.session"]["reason"].startswith("not a session")
+    assert results["dupe.txt"]["account_id"] == results["one.session"]["account_id"]
+
+
+def test_the_api_import_needs_files(vault, operator) -> None:
+    response = _api(operator).post("/api/v1/accounts/import", {}, format="multipart")
+
+    assert response.status_code == 400
+    assert "files" in response.json()
+
+
+def test_the_api_import_refuses_an_unknown_team(vault, operator) -> None:
+    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+
+    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload], "team": 999}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {"team": ["no such team"]}
+    assert not TelegramAccount.objects.exists()
+
+
+def test_the_api_import_refuses_an_upload_over_the_limit(vault, operator, settings) -> None:
+    settings.SESSION_IMPORT_MAX_UPLOAD_BYTES = 4096
+    upload = SimpleUploadedFile("big.zip", b"PK\x03\x04" + b"\0" * 10000)
+
+    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
+
+    assert response.status_code == 400
+    assert "over the 4096-byte" in response.json()["detail"]
+    assert not TelegramAccount.objects.exists()
+
+
+def test_a_viewer_cannot_import(vault, viewer) -> None:
+    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+
+    response = _api(viewer).post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
+
+    assert response.status_code == 403
+    assert not TelegramAccount.objects.exists()
+
+
+def test_list_and_detail_show_no_secret(vault, viewer) -> None:
+    account = _stored(make.CANARY_KEY)
+
+    listing = _api(viewer).get("/api/v1/accounts")
+    detail = _api(viewer).get(f"/api/v1/accounts/{account.pk}")
+
+    assert listing.status_code == detail.status_code == 200
+    assert [a["id"] for a in listing.json()] == [account.pk]
+    assert "vault_name" not in detail.json() and "auth_key_sha256" not in detail.json()
+    for form in _canary_forms():
+        assert form not in listing.content.decode() + detail.content.decode()
+
+
+def test_export_is_post_only_and_returns_the_session(vault, operator) -> None:
+    key = make.random_key()
+    account = _stored(key)
+    client = _api(operator)
+
+    as_get = client.get(f"/api/v1/accounts/{account.pk}/export")
+    response = client.post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_session"}, format="json")
+
+    assert as_get.status_code == 405
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="account-{account.pk}.session"'
+    assert response["Cache-Control"] == "no-store"
+    assert session_parse_one(response.content, name="download").auth_key == key
+
+
+def test_export_without_the_permission_is_403_and_invisible_is_404(vault, viewer, outsider) -> None:
+    account = _stored(make.random_key())
+
+    refused = _api(viewer).post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}, format="json")
+    hidden = _api(outsider).post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}, format="json")
+    hidden_detail = _api(outsider).get(f"/api/v1/accounts/{account.pk}")
+
+    assert refused.status_code == 403
+    assert hidden.status_code == hidden_detail.status_code == 404
+
+
+def test_an_object_permission_lets_a_user_see_and_export_one_account(vault, outsider) -> None:
+    mine, other = _stored(make.random_key()), _stored(make.random_key())
+    assign_perm("accounts.view_telegramaccount", outsider, mine)
+    assign_perm("accounts.export_session", outsider, mine)
+
+    listing = _api(outsider).get("/api/v1/accounts")
+    exported = _api(outsider).post(f"/api/v1/accounts/{mine.pk}/export", {"format": "pyrogram_string"}, format="json")
+    not_other = _api(outsider).post(f"/api/v1/accounts/{other.pk}/export", {"format": "pyrogram_string"}, format="json")
+
+    assert [a["id"] for a in listing.json()] == [mine.pk]
+    assert exported.status_code == 200
+    assert not_other.status_code == 404
+
+
+def test_export_refuses_an_unknown_format(vault, operator) -> None:
+    account = _stored(make.random_key())
+
+    response = _api(operator).post(f"/api/v1/accounts/{account.pk}/export", {"format": "pdf"}, format="json")
+
+    assert response.status_code == 400
+    assert "format" in response.json()
+
+
+def test_anonymous_requests_are_refused(vault) -> None:
+    account = _stored(make.random_key())
+
+    assert APIClient().get("/api/v1/accounts").status_code == 403
+    assert APIClient().post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}).status_code == 403
+
+
+def test_the_admin_imports_a_zip_and_shows_each_result(vault, operator, client) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("a.txt", make.telethon_string(key=make.random_key()))
+        zf.writestr("../evil.txt", make.telethon_string(key=make.random_key()))
+    client.force_login(operator)
+
+    response = client.post(
+        "/admin/accounts/telegramaccount/import/", {"files": [SimpleUploadedFile("batch.zip", buffer.getvalue())]}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Imported 1, duplicates 0, rejected 1." in page
+    assert "batch.zip:../evil.txt" in page and "unsafe path inside zip" in page
+    assert TelegramAccount.objects.count() == 1
+
+
+def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, client) -> None:
+    key = make.random_key()
+    account = _stored(key)
+    client.force_login(operator)
+    url = f"/admin/accounts/telegramaccount/{account.pk}/export/"
+
+    form = client.get(url)
+    unconfirmed = client.post(url, {"format": "telethon_string", "reason": "migration"})
+    confirmed = client.post(url, {"format": "telethon_string", "reason": "migration", "confirm": "on"})
+
+    assert form.status_code == 200 and b"whoever holds this file owns the account" in form.content
+    assert unconfirmed.status_code == 200 and "attachment" not in unconfirmed.get("Content-Disposition", "")
+    assert confirmed.status_code == 200
+    assert session_parse_one(confirmed.content, name="dl").auth_key == key
+
+
+def test_the_admin_refuses_export_without_permission_and_hides_invisible_accounts(vault, viewer, client) -> None:
+    account = _stored(make.random_key())
+    client.force_login(viewer)
+
+    page = client.get(f"/admin/accounts/telegramaccount/{account.pk}/change/")
+    refused = client.post(f"/admin/accounts/telegramaccount/{account.pk}/export/", {"format": "telethon_string"})
+
+    assert page.status_code == 200 and b"Export session" not in page.content
+    assert refused.status_code == 403
+
+
+def test_the_admin_pages_show_no_secret(vault, admin_user, client) -> None:
+    account = _stored(make.CANARY_KEY)
+    client.force_login(admin_user)
+
+    pages = [
+        client.get("/admin/accounts/telegramaccount/").content.decode(),
+        client.get(f"/admin/accounts/telegramaccount/{account.pk}/change/").content.decode(),
+    ]
+
+    for form in _canary_forms():
+        assert all(form not in page for page in pages)
+
+
+def test_the_openapi_schema_describes_import_and_export(admin_user) -> None:
+    client = APIClient()
+    client.force_authenticate(admin_user)
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert "/api/v1/accounts/import" in schema["paths"]
+    assert "post" in schema["paths"]["/api/v1/accounts/{id}/export"]
