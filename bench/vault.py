@@ -1,0 +1,108 @@
+"""Vault benchmark: import 10,000 session files, rotate 10,000 records, seal/unseal vs raw Fernet.
+
+    .venv/bin/python bench/vault.py [--count 10000]
+
+Each part runs a baseline in the same run and prints the ratio (ours / baseline time):
+- import: `manage.py import_sessions` vs the least any importer must do (read, Fernet-encrypt, fsync-write);
+- rotation: `manage.py rotate_session_keys` vs raw MultiFernet.rotate + fsync-write of the same files;
+- seal+unseal of one record vs raw Fernet encrypt+decrypt of the same bytes.
+Uses DATABASE_URL when set (PostgreSQL), SQLite in a temp dir otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    temp = path.with_name(".tmp-" + path.name)
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tgfleet-bench-"))
+    os.environ.update(DATA_DIR=str(work / "data"), DJANGO_SETTINGS_MODULE="project.settings")
+    from cryptography.fernet import Fernet, MultiFernet
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    os.environ["SESSION_ENCRYPTION_KEY"] = old_key
+    import django
+
+    django.setup()
+    from accounts.sessions import SessionFormat, SessionRecord, telethon_sqlite_export
+    from accounts.vault.crypto import vault_keys
+    from accounts.vault.sealed import VaultEntry, seal, unseal
+
+    env = dict(os.environ)
+    manage(env, "migrate", "--noinput", "-v0")
+    if os.environ.get("DATABASE_URL"):
+        manage(env, "shell", "-c", "from accounts.models import TelegramAccount as T; T.objects.all().delete()")
+    incoming = work / "incoming"
+    incoming.mkdir()
+    for i in range(args.count):
+        record = SessionRecord(2, "149.154.167.51", 443, os.urandom(256), SessionFormat.TELETHON_SQLITE)
+        (incoming / f"acc{i:05}.session").write_bytes(telethon_sqlite_export(record))
+    files = sorted(incoming.iterdir())
+
+    baseline_dir = work / "baseline"
+    baseline_dir.mkdir()
+    fernet = Fernet(old_key.encode())
+    base_import = timed(lambda: [write_atomic(baseline_dir / p.name, fernet.encrypt(p.read_bytes())) for p in files])
+    ours_import = timed(lambda: manage(env, "import_sessions", str(incoming), "--no-progress"))
+
+    rotator = MultiFernet([Fernet(new_key.encode()), fernet])
+    targets = sorted(baseline_dir.iterdir())
+    base_rotate = timed(lambda: [write_atomic(p, rotator.rotate(p.read_bytes())) for p in targets])
+    env_rotate = {**env, "SESSION_ENCRYPTION_KEY": f"{new_key},{old_key}"}
+    ours_rotate = timed(lambda: manage(env_rotate, "rotate_session_keys", "--no-progress"))
+
+    keys = vault_keys()
+    entry = VaultEntry(SessionRecord(2, "149.154.167.51", 443, os.urandom(256), SessionFormat.TELETHON_SQLITE))
+    raw = entry.to_bytes()
+    rounds = 5000
+    base_seal = timed(lambda: [fernet.decrypt(fernet.encrypt(raw)) for _ in range(rounds)])
+    ours_seal = timed(lambda: [unseal(seal(entry, keys), keys) for _ in range(rounds)])
+
+    n = args.count
+    db = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
+    print(f"vault benchmark, {n} sessions, {db}, {os.cpu_count()} cores")
+    print(
+        f"import    ours {ours_import:6.2f} s ({n / ours_import:7.0f}/s)  baseline {base_import:6.2f} s  "
+        f"ratio {ours_import / base_import:5.2f}  target < 60 s: {'met' if ours_import < 60 else 'MISSED'}"
+    )
+    print(
+        f"rotation  ours {ours_rotate:6.2f} s ({n / ours_rotate:7.0f}/s)  baseline {base_rotate:6.2f} s  "
+        f"ratio {ours_rotate / base_rotate:5.2f}  target < 20 s: {'met' if ours_rotate < 20 else 'MISSED'}"
+    )
+    print(f"seal+unseal ours {ours_seal / rounds * 1e6:6.1f} us  raw Fernet {base_seal / rounds * 1e6:6.1f} us  "
+          f"ratio {ours_seal / base_seal:5.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
