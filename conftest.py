@@ -1,8 +1,15 @@
+"""The shared cast: users in each role, two teams, a fresh vault per test."""
+
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.management import call_command
+
+from accounts.services import team_create
+from project.actors import SystemActor
+
+SYSTEM = SystemActor("test")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,28 +32,56 @@ def vault(settings, tmp_path):
     return location
 
 
-def _user(username: str, *codenames: str, superuser: bool = False):
+@pytest.fixture
+def blue_team(db):
+    return team_create(actor=SYSTEM, name="blue")
+
+
+@pytest.fixture
+def red_team(db):
+    return team_create(actor=SYSTEM, name="red")
+
+
+def _user(username: str, role: str | None = None, *teams, superuser: bool = False):
     user = get_user_model().objects.create_user(username=username, password="correct-horse-battery-9")
     user.is_superuser = superuser
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    for team in teams:
+        user.groups.add(team.group)
     return get_user_model().objects.get(pk=user.pk)  # fresh permission cache
 
 
 @pytest.fixture
-def admin_user(db):
+def superuser(db):
     return _user("root", superuser=True)
 
 
 @pytest.fixture
-def operator(db):
-    return _user("operator", "view_telegramaccount", "add_telegramaccount", "change_telegramaccount", "export_session")
+def admin_user(db):
+    return _user("admin-role", "admin")
 
 
 @pytest.fixture
-def viewer(db):
-    return _user("viewer", "view_telegramaccount")
+def operator(blue_team):
+    return _user("operator", "operator", blue_team)
+
+
+@pytest.fixture
+def other_operator(red_team):
+    return _user("other-operator", "operator", red_team)
+
+
+@pytest.fixture
+def viewer(blue_team):
+    return _user("viewer", "viewer", blue_team)
+
+
+@pytest.fixture
+def auditor(db):
+    return _user("auditor", "auditor")
 
 
 @pytest.fixture

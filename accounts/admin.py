@@ -6,23 +6,47 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
-from accounts.admin_forms import ExportForm, ImportForm
-from accounts.models import Team, TelegramAccount
+from accounts.admin_forms import ExportForm, ImportForm, TeamForm
+from accounts.models import ApiToken, Team, TelegramAccount
 from accounts.permissions import account_permitted
 from accounts.selectors import accounts_visible_to
-from accounts.services import account_delete, session_export, session_import
+from accounts.services import (
+    account_delete,
+    account_for_action,
+    account_update,
+    session_export,
+    session_import,
+    team_create,
+    team_members_set,
+)
+from accounts.services.accounts import EDITABLE
 from accounts.sessions import InputFile
+from accounts.tokens import token_create, token_revoke
 from accounts.vault.crypto import VaultKeyError
+from audit.services import AuditUnavailableError
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
+    form = TeamForm
+
+    @admin.display(description="members")
+    def member_count(self, team: Team) -> int:
+        return team.group.user_set.count()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
+        return ["name"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        team = obj if change else team_create(actor=request.user, name=form.cleaned_data["name"])
+        obj.pk, obj.group = team.pk, team.group
+        team_members_set(actor=request.user, team=team, users=form.cleaned_data["members"])
 
 
 @admin.register(TelegramAccount)
@@ -52,6 +76,10 @@ class TelegramAccountAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts come from session imports, never typed in
+
+    def save_model(self, request: HttpRequest, obj: TelegramAccount, form, change: bool) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
+        account_update(actor=request.user, account=TelegramAccount.objects.get(pk=obj.pk), **changes)
 
     def delete_model(self, request: HttpRequest, obj: TelegramAccount) -> None:
         account_delete(actor=request.user, account=obj)
@@ -102,16 +130,19 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/accounts/telegramaccount/import.html", context)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        account = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not account_permitted(request.user, "export_session", account):
-            raise PermissionDenied
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="export_session", action="session.export"
+        )
         form = ExportForm(request.POST) if request.method == "POST" else ExportForm()
         if request.method == "POST" and form.is_valid():
             try:
                 exported = session_export(
-                    actor=request.user, account=account, export_format=form.cleaned_data["format"]
+                    actor=request.user,
+                    account=account,
+                    export_format=form.cleaned_data["format"],
+                    reason=form.cleaned_data["reason"],
                 )
-            except VaultKeyError as exc:
+            except (VaultKeyError, AuditUnavailableError) as exc:
                 messages.error(request, str(exc))
             else:
                 response = HttpResponse(exported.content, content_type=exported.content_type)
@@ -132,3 +163,35 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         obj = context.get("original")
         context["can_export"] = bool(obj) and account_permitted(request.user, "export_session", obj)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made here (shown once) and revoked here; never edited."""
+
+    list_display = ["prefix", "user", "name", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    fields = ["user", "name", "expires_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        return ["user", "name", "expires_at"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            return
+        days = None
+        if obj.expires_at:
+            days = max(1, (obj.expires_at - timezone.now()).days)
+        row, token = token_create(actor=request.user, user=obj.user, name=obj.name, expires_days=days)
+        obj.pk = row.pk
+        messages.warning(request, f"Token for {row.user}: {token} (copy it now; it is not shown again)")
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        for token in queryset:
+            token_revoke(actor=request.user, token=token)
+        messages.success(request, f"Revoked {queryset.count()} token(s).")

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from accounts.models import Team
 from accounts.services import EXPORT_FORMATS
@@ -31,3 +32,16 @@ class ExportForm(forms.Form):
         max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="Why, for the audit trail."
     )
     confirm = forms.BooleanField(label="I understand that whoever holds this file owns the account.")
+
+
+class TeamForm(forms.ModelForm):
+    members = forms.ModelMultipleChoiceField(get_user_model().objects.filter(is_active=True), required=False)
+
+    class Meta:
+        model = Team
+        fields = ["name"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["members"].initial = self.instance.group.user_set.all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -21,7 +20,7 @@ from accounts.serializers import (
     ImportRequestSerializer,
     ImportResponseSerializer,
 )
-from accounts.services import session_export, session_import
+from accounts.services import account_for_action, session_export, session_import
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
 
@@ -58,11 +57,18 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def export(self, request: Request, pk: str | None = None) -> HttpResponse:
-        account = get_object_or_404(self.get_queryset(), pk=pk)
         form = ExportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="export_session", action="session.export"
+        )
         try:
-            exported = session_export(actor=request.user, account=account, export_format=form.validated_data["format"])
+            exported = session_export(
+                actor=request.user,
+                account=account,
+                export_format=form.validated_data["format"],
+                reason=form.validated_data.get("reason", ""),
+            )
         except VaultKeyError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response = HttpResponse(exported.content, content_type=exported.content_type)

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.sessions import SessionFormat
 
@@ -14,6 +17,8 @@ class Team(models.Model):
     """A group of people who own a set of accounts (scoped by the access rules)."""
 
     name = models.CharField(max_length=100, unique=True)
+    # Members are this group's users; object permissions on the team's accounts are granted to it.
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, editable=False, related_name="team")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -60,6 +65,7 @@ class TelegramAccount(models.Model):
         permissions = [
             ("check_account", "Can run a connection check on the account"),
             ("export_session", "Can export the account's session"),
+            ("access_all_accounts", "Can act on every account, whatever its team"),
         ]
 
     def __str__(self) -> str:
@@ -68,3 +74,36 @@ class TelegramAccount(models.Model):
     @staticmethod
     def new_vault_name() -> str:
         return f"{uuid.uuid4().hex}.tgs"
+
+
+class AccountUserObjectPermission(UserObjectPermissionBase):
+    """Guardian's direct foreign-key form: fast joins, and rows go with their account."""
+
+    content_object = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE)
+
+
+class AccountGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE)
+
+
+class ApiToken(models.Model):
+    """A Bearer token for scripts. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now) and self.user.is_active

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-from guardian.shortcuts import get_objects_for_user
+from django.db.models import Exists, OuterRef, QuerySet
 
-from accounts.models import TelegramAccount
+from accounts.models import AccountGroupObjectPermission, AccountUserObjectPermission, TelegramAccount
 
 
 def accounts_visible_to(user) -> QuerySet[TelegramAccount]:
-    if not user.is_authenticated or not user.is_active:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
         return TelegramAccount.objects.none()
-    if user.is_superuser or user.has_perm("accounts.view_telegramaccount"):
+    if user.is_superuser:
         return TelegramAccount.objects.all()
-    return get_objects_for_user(user, "accounts.view_telegramaccount", klass=TelegramAccount, accept_global_perms=False)
+    if not user.has_perm("accounts.view_telegramaccount"):
+        return TelegramAccount.objects.none()
+    if user.has_perm("accounts.access_all_accounts"):
+        return TelegramAccount.objects.all()
+    view = {"content_object": OuterRef("pk"), "permission__codename": "view_telegramaccount"}
+    by_group = AccountGroupObjectPermission.objects.filter(group__user=user, **view)
+    by_user = AccountUserObjectPermission.objects.filter(user=user, **view)
+    return TelegramAccount.objects.filter(Exists(by_group) | Exists(by_user))

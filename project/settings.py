@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "django_celery_beat",
+    "axes",
     "project.apps.ProjectConfig",
     "accounts",
     "alerts",
@@ -75,8 +76,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -171,6 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -208,7 +212,10 @@ FILE_UPLOAD_HANDLERS = ["accounts.uploads.BoundedMemoryUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = SESSION_IMPORT_MAX_ZIP_MEMBERS
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -216,7 +223,8 @@ SPECTACULAR_SETTINGS = {"TITLE": "tgfleet API", "VERSION": "1.0.0", "SERVE_INCLU
 
 # HTTPS: behind TLS (directly or through a proxy) every cookie and redirect hardens.
 HTTPS = env_bool("HTTPS", False)
-if env_bool("BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
@@ -242,3 +250,15 @@ LOGGING = {
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
 ADMIN_EMAIL = env_str("ADMIN_EMAIL", "")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
+
+# Audit: secrets in event details are stored as HMACs under this key (SECRET_KEY when unset).
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "project.api_errors.exception_handler"
+
+# Login attempts: after LOGIN_FAILURE_LIMIT failures for a username from one address, a cool-off.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None

@@ -6,6 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("health.urls")),
     path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("django_prometheus.urls")),

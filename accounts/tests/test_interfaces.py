@@ -18,10 +18,9 @@ from tests import session_makers as make
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
 
-def _stored(key: bytes) -> TelegramAccount:
-    report = session_import(
-        actor=SystemActor("test"), files=[InputFile("a.txt", make.telethon_string(key=key).encode())]
-    )
+def _stored(key: bytes, team=None) -> TelegramAccount:
+    files = [InputFile("a.txt", make.telethon_string(key=key).encode())]
+    report = session_import(actor=SystemActor("test"), files=files, team=team)
     return TelegramAccount.objects.get(pk=report.outcomes[0].account_id)
 
 
@@ -91,8 +90,8 @@ def test_a_viewer_cannot_import(vault, viewer) -> None:
     assert not TelegramAccount.objects.exists()
 
 
-def test_list_and_detail_show_no_secret(vault, viewer) -> None:
-    account = _stored(make.CANARY_KEY)
+def test_list_and_detail_show_no_secret(vault, viewer, blue_team) -> None:
+    account = _stored(make.CANARY_KEY, blue_team)
 
     listing = _api(viewer).get("/api/v1/accounts")
     detail = _api(viewer).get(f"/api/v1/accounts/{account.pk}")
@@ -104,9 +103,9 @@ def test_list_and_detail_show_no_secret(vault, viewer) -> None:
         assert form not in listing.content.decode() + detail.content.decode()
 
 
-def test_export_is_post_only_and_returns_the_session(vault, operator) -> None:
+def test_export_is_post_only_and_returns_the_session(vault, operator, blue_team) -> None:
     key = make.random_key()
-    account = _stored(key)
+    account = _stored(key, blue_team)
     client = _api(operator)
 
     as_get = client.get(f"/api/v1/accounts/{account.pk}/export")
@@ -119,8 +118,8 @@ def test_export_is_post_only_and_returns_the_session(vault, operator) -> None:
     assert session_parse_one(response.content, name="download").auth_key == key
 
 
-def test_export_without_the_permission_is_403_and_invisible_is_404(vault, viewer, outsider) -> None:
-    account = _stored(make.random_key())
+def test_export_without_the_permission_is_403_and_invisible_is_404(vault, viewer, outsider, blue_team) -> None:
+    account = _stored(make.random_key(), blue_team)
 
     refused = _api(viewer).post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}, format="json")
     hidden = _api(outsider).post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}, format="json")
@@ -130,22 +129,25 @@ def test_export_without_the_permission_is_403_and_invisible_is_404(vault, viewer
     assert hidden.status_code == hidden_detail.status_code == 404
 
 
-def test_an_object_permission_lets_a_user_see_and_export_one_account(vault, outsider) -> None:
-    mine, other = _stored(make.random_key()), _stored(make.random_key())
-    assign_perm("accounts.view_telegramaccount", outsider, mine)
-    assign_perm("accounts.export_session", outsider, mine)
+def test_a_direct_object_permission_scopes_a_role_to_one_account(vault, red_team) -> None:
+    from conftest import _user
 
-    listing = _api(outsider).get("/api/v1/accounts")
-    exported = _api(outsider).post(f"/api/v1/accounts/{mine.pk}/export", {"format": "pyrogram_string"}, format="json")
-    not_other = _api(outsider).post(f"/api/v1/accounts/{other.pk}/export", {"format": "pyrogram_string"}, format="json")
+    user = _user("solo", "operator")
+    mine, other = _stored(make.random_key()), _stored(make.random_key())
+    assign_perm("accounts.view_telegramaccount", user, mine)
+    assign_perm("accounts.export_session", user, mine)
+
+    listing = _api(user).get("/api/v1/accounts")
+    exported = _api(user).post(f"/api/v1/accounts/{mine.pk}/export", {"format": "pyrogram_string"}, format="json")
+    not_other = _api(user).post(f"/api/v1/accounts/{other.pk}/export", {"format": "pyrogram_string"}, format="json")
 
     assert [a["id"] for a in listing.json()] == [mine.pk]
     assert exported.status_code == 200
     assert not_other.status_code == 404
 
 
-def test_export_refuses_an_unknown_format(vault, operator) -> None:
-    account = _stored(make.random_key())
+def test_export_refuses_an_unknown_format(vault, operator, blue_team) -> None:
+    account = _stored(make.random_key(), blue_team)
 
     response = _api(operator).post(f"/api/v1/accounts/{account.pk}/export", {"format": "pdf"}, format="json")
 
@@ -156,8 +158,11 @@ def test_export_refuses_an_unknown_format(vault, operator) -> None:
 def test_anonymous_requests_are_refused(vault) -> None:
     account = _stored(make.random_key())
 
-    assert APIClient().get("/api/v1/accounts").status_code == 403
-    assert APIClient().post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"}).status_code == 403
+    listing = APIClient().get("/api/v1/accounts")
+    export = APIClient().post(f"/api/v1/accounts/{account.pk}/export", {"format": "telethon_string"})
+
+    assert listing.status_code == export.status_code == 401
+    assert listing["WWW-Authenticate"] == "Bearer"
 
 
 def test_the_admin_imports_a_zip_and_shows_each_result(vault, operator, client) -> None:
@@ -178,9 +183,9 @@ def test_the_admin_imports_a_zip_and_shows_each_result(vault, operator, client) 
     assert TelegramAccount.objects.count() == 1
 
 
-def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, client) -> None:
+def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, client, blue_team) -> None:
     key = make.random_key()
-    account = _stored(key)
+    account = _stored(key, blue_team)
     client.force_login(operator)
     url = f"/admin/accounts/telegramaccount/{account.pk}/export/"
 
@@ -194,8 +199,8 @@ def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, 
     assert session_parse_one(confirmed.content, name="dl").auth_key == key
 
 
-def test_the_admin_refuses_export_without_permission_and_hides_invisible_accounts(vault, viewer, client) -> None:
-    account = _stored(make.random_key())
+def test_the_admin_refuses_export_without_permission(vault, viewer, client, blue_team) -> None:
+    account = _stored(make.random_key(), blue_team)
     client.force_login(viewer)
 
     page = client.get(f"/admin/accounts/telegramaccount/{account.pk}/change/")
@@ -205,9 +210,9 @@ def test_the_admin_refuses_export_without_permission_and_hides_invisible_account
     assert refused.status_code == 403
 
 
-def test_the_admin_pages_show_no_secret(vault, admin_user, client) -> None:
+def test_the_admin_pages_show_no_secret(vault, superuser, client) -> None:
     account = _stored(make.CANARY_KEY)
-    client.force_login(admin_user)
+    client.force_login(superuser)
 
     pages = [
         client.get("/admin/accounts/telegramaccount/").content.decode(),
@@ -218,9 +223,9 @@ def test_the_admin_pages_show_no_secret(vault, admin_user, client) -> None:
         assert all(form not in page for page in pages)
 
 
-def test_the_openapi_schema_describes_import_and_export(admin_user) -> None:
+def test_the_openapi_schema_describes_import_and_export(superuser) -> None:
     client = APIClient()
-    client.force_authenticate(admin_user)
+    client.force_authenticate(superuser)
 
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
 

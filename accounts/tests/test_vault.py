@@ -95,7 +95,7 @@ def test_the_wrong_key_gives_a_clear_error_and_overwrites_nothing(vault, setting
         VaultKeyError, match=f"account {account.pk}: session cannot be decrypted with any configured key"
     ):
         account_vault_entry(account)
-    rotation = vault_rotate()
+    rotation = vault_rotate(actor=SYSTEM)
 
     assert rotation.rotated == 0 and rotation.failed[0][0] == account.pk
     assert (vault / account.vault_name).read_bytes() == before
@@ -108,7 +108,7 @@ def test_rotation_moves_every_session_to_the_newest_key(vault, settings) -> None
     new = Fernet.generate_key().decode()
     settings.SESSION_ENCRYPTION_KEY = [new, old]
 
-    report = vault_rotate()
+    report = vault_rotate(actor=SYSTEM)
     settings.SESSION_ENCRYPTION_KEY = [new]  # the old key retired
 
     assert (report.total, report.rotated, report.failed) == (25, 25, [])
@@ -128,7 +128,7 @@ def test_a_password_derives_the_key_and_another_password_cannot_read(vault, sett
     with pytest.raises(VaultKeyError):
         account_vault_entry(account)
     settings.SESSION_ENCRYPTION_PREVIOUS_PASSWORD = "a long vault passphrase"
-    assert vault_rotate().rotated == 1
+    assert vault_rotate(actor=SYSTEM).rotated == 1
     settings.SESSION_ENCRYPTION_PREVIOUS_PASSWORD = None
     assert account_vault_entry(account).record.auth_key == key
 
@@ -139,10 +139,10 @@ def test_disabled_encryption_is_explicit_and_rotation_encrypts_once_enabled(vaul
     account = TelegramAccount.objects.get(pk=_import(key).outcomes[0].account_id)
     assert (vault / account.vault_name).read_bytes().startswith(PLAINTEXT)
     with pytest.raises(VaultKeyError, match="encryption is disabled"):
-        vault_rotate()
+        vault_rotate(actor=SYSTEM)
 
     settings.SESSION_ENCRYPTION_ENABLED = True
-    vault_rotate()
+    vault_rotate(actor=SYSTEM)
 
     assert (vault / account.vault_name).read_bytes().startswith(ENCRYPTED)
     assert account_vault_entry(account).record.auth_key == key
@@ -168,9 +168,12 @@ def test_deleting_an_account_removes_its_vault_file(vault) -> None:
     assert not (vault / account.vault_name).exists()
 
 
-def test_export_needs_the_export_permission(vault, viewer, operator) -> None:
+def test_export_needs_the_export_permission(vault, viewer, operator, blue_team) -> None:
     key = make.random_key()
-    account = TelegramAccount.objects.get(pk=_import(key).outcomes[0].account_id)
+    files = [InputFile("s.txt", make.telethon_string(key=key).encode())]
+    account = TelegramAccount.objects.get(
+        pk=session_import(actor=SYSTEM, files=files, team=blue_team).outcomes[0].account_id
+    )
 
     with pytest.raises(PermissionDenied):
         session_export(actor=viewer, account=account, export_format="telethon_string")
@@ -184,7 +187,7 @@ def test_the_canary_key_never_reaches_logs_or_errors(vault, settings, caplog) ->
     canary = make.CANARY_KEY
     account = TelegramAccount.objects.get(pk=_import(canary).outcomes[0].account_id)
     session_export(actor=SYSTEM, account=account, export_format="telethon_session")
-    vault_rotate()
+    vault_rotate(actor=SYSTEM)
     settings.SESSION_ENCRYPTION_KEY = [Fernet.generate_key().decode()]
     with pytest.raises(VaultKeyError) as caught:
         account_vault_entry(account)

@@ -6,6 +6,7 @@ from tqdm import tqdm
 from accounts.models import TelegramAccount
 from accounts.services import vault_rotate
 from accounts.vault.crypto import VaultKeyError
+from project.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         total = TelegramAccount.objects.count()
         try:
             with tqdm(total=total, unit="session", disable=no_progress, file=sys.stderr) as bar:
-                report = vault_rotate(progress=bar.update)
+                report = vault_rotate(actor=SystemActor("rotate_session_keys"), progress=bar.update)
         except VaultKeyError as exc:
             raise CommandError(str(exc)) from None
         for pk, reason in report.failed:

@@ -1,4 +1,4 @@
-"""Everything that writes accounts or touches the vault."""
+"""Session import, export and key rotation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from accounts.models import Team, TelegramAccount
-from accounts.permissions import account_permitted
+from accounts.services.guard import account_require
+from accounts.services.teams import account_grants_for_team
 from accounts.sessions import (
     InputFile,
     ParsedSession,
@@ -28,6 +29,8 @@ from accounts.sessions import (
 from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
 from accounts.vault.storage import session_storage
+from audit.models import Outcome
+from audit.services import audit_denied, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ def session_import(
 ) -> ImportReport:
     """Parse, deduplicate by auth key, seal and store each session; one account per new key."""
     if not actor.has_perm("accounts.add_telegramaccount"):
+        audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
     report = ImportReport()
     keys = vault_keys()
@@ -73,7 +77,7 @@ def session_import(
     )
     seen: dict[str, int] = dict(known)
     for item in parsed:
-        report.outcomes.append(_import_one(item, seen, team, keys, storage))
+        report.outcomes.append(_import_one(actor, item, seen, team, keys, storage))
         if progress:
             progress(1)
     storage.sync_directory()
@@ -81,7 +85,7 @@ def session_import(
     return report
 
 
-def _import_one(item: ParsedSession | Rejection, seen: dict[str, int], team, keys, storage) -> ImportOutcome:
+def _import_one(actor, item: ParsedSession | Rejection, seen: dict[str, int], team, keys, storage) -> ImportOutcome:
     if isinstance(item, Rejection):
         return ImportOutcome(item.name, "rejected", reason=item.reason)
     sha = item.record.auth_key_sha256
@@ -92,6 +96,12 @@ def _import_one(item: ParsedSession | Rejection, seen: dict[str, int], team, key
     try:
         with transaction.atomic():
             account.save()
+            if team is not None:
+                account_grants_for_team([account], team)
+            audit_record(
+                actor=actor, action="session.import", target=account,
+                details={"file": item.name[-200:], "format": str(item.record.source_format)},
+            )  # fmt: skip
             storage.save(account.vault_name, ContentFile(seal(entry, keys)))
     except IntegrityError:
         storage.delete(account.vault_name)
@@ -153,15 +163,19 @@ EXPORT_FORMATS: dict[str, tuple[str, Callable[[SessionRecord], bytes | str], str
 }
 
 
-def session_export(*, actor, account: TelegramAccount, export_format: str) -> SessionExport:
+def session_export(*, actor, account: TelegramAccount, export_format: str, reason: str = "") -> SessionExport:
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    if not account_permitted(actor, "export_session", account):
-        raise PermissionDenied("you may not export this account's session")
+    account_require(actor=actor, account=account, codename="export_session", action="session.export")
     suffix, exporter, content_type = EXPORT_FORMATS[export_format]
     content = exporter(account_vault_entry(account).record)
     if isinstance(content, str):
         content = content.encode("ascii")
+    # The event is written before anything leaves: no event, no export.
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="session.export", target=account, details={"format": export_format, "reason": reason}
+        )
     logger.info("Session of account %s exported as %s by %s", account.pk, export_format, actor)
     return SessionExport(f"account-{account.pk}{suffix}", content, content_type)
 
@@ -173,7 +187,7 @@ class RotationReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-def vault_rotate(*, progress: Callable[[int], None] | None = None, workers: int = 8) -> RotationReport:
+def vault_rotate(*, actor, progress: Callable[[int], None] | None = None, workers: int = 8) -> RotationReport:
     """Re-encrypt every stored session under the newest key.
 
     Each file is replaced atomically, and every older key still decrypts, so an
@@ -184,6 +198,8 @@ def vault_rotate(*, progress: Callable[[int], None] | None = None, workers: int 
         raise VaultKeyError("encryption is disabled (SESSION_ENCRYPTION_ENABLED=false); nothing to rotate to")
     storage = session_storage()
     report = RotationReport()
+    with transaction.atomic():
+        audit_record(actor=actor, action="vault.rotate", details={"stage": "start", "keys": keys.key_count})
 
     def rotate_one(pk_and_name: tuple[int, str]) -> tuple[int, str | None]:
         pk, name = pk_and_name
@@ -206,16 +222,11 @@ def vault_rotate(*, progress: Callable[[int], None] | None = None, workers: int 
             if progress:
                 progress(1)
     storage.sync_directory()
+    outcome = Outcome.ALLOWED if not report.failed else Outcome.FAILED
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="vault.rotate", outcome=outcome,
+            details={"stage": "done", "total": report.total, "rotated": report.rotated, "failed": len(report.failed)},
+        )  # fmt: skip
     logger.info("Vault rotation: %s of %s rotated, %s failed", report.rotated, report.total, len(report.failed))
     return report
-
-
-def account_delete(*, actor, account: TelegramAccount) -> None:
-    """Delete the row and its vault file; the file goes only once the row is gone for good."""
-    if not account_permitted(actor, "delete_telegramaccount", account):
-        raise PermissionDenied("you may not delete this account")
-    name = account.vault_name
-    with transaction.atomic():
-        account.delete()
-        transaction.on_commit(lambda: session_storage().delete(name))
-    logger.info("Account %s deleted by %s", name, actor)

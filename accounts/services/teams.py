@@ -1,0 +1,54 @@
+"""Teams own accounts: their group gets object permissions on each of the team's accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from accounts.models import AccountGroupObjectPermission, Team, TelegramAccount
+from accounts.roles import ACCOUNT_ACTIONS
+from audit.services import audit_denied, audit_record
+
+
+def team_create(*, actor, name: str) -> Team:
+    if not actor.has_perm("accounts.add_team"):
+        audit_denied(actor=actor, action="team.create", target_text=name)
+        raise PermissionDenied("you may not create teams")
+    with transaction.atomic():
+        group = Group.objects.create(name=f"team:{name}")
+        team = Team.objects.create(name=name, group=group)
+        audit_record(actor=actor, action="team.create", target=team)
+    return team
+
+
+def team_members_set(*, actor, team: Team, users: Iterable) -> None:
+    users = list(users)
+    if not actor.has_perm("accounts.change_team"):
+        audit_denied(actor=actor, action="permission.change", target=team)
+        raise PermissionDenied("you may not change team membership")
+    with transaction.atomic():
+        before = set(team.group.user_set.values_list("username", flat=True))
+        team.group.user_set.set(users)
+        after = {u.get_username() for u in users}
+        audit_record(
+            actor=actor, action="permission.change", target=team,
+            details={"added": sorted(after - before), "removed": sorted(before - after)},
+        )  # fmt: skip
+
+
+def account_grants_for_team(accounts: list[TelegramAccount], team: Team | None) -> None:
+    """Replace the team grants on these accounts (call inside the caller's transaction)."""
+    AccountGroupObjectPermission.objects.filter(content_object__in=accounts, group__team__isnull=False).delete()
+    if team is None:
+        return
+    perms = list(Permission.objects.filter(content_type__app_label="accounts", codename__in=ACCOUNT_ACTIONS))
+    AccountGroupObjectPermission.objects.bulk_create(
+        [
+            AccountGroupObjectPermission(group=team.group, permission=p, content_object=a)
+            for a in accounts
+            for p in perms
+        ]
+    )

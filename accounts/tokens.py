@@ -1,0 +1,76 @@
+"""Bearer tokens for scripts: created once, stored hashed, expiring, revocable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from accounts.models import ApiToken
+from audit.services import audit_denied, audit_record, audit_secret_digest
+
+TOKEN_PREFIX = "tgf_"  # noqa: S105 - a label, not a secret
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_create(*, actor, user, name: str = "", expires_days: int | None = None) -> tuple[ApiToken, str]:
+    """Returns the row and the token itself, which is never stored and cannot be shown again."""
+    if actor != user and not actor.has_perm("accounts.add_apitoken"):
+        audit_denied(actor=actor, action="token.create", target=user)
+        raise PermissionDenied("you may not create tokens for other users")
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise ValueError("expiry must be between 1 and 3650 days")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + dt.timedelta(days=expires_days) if expires_days else None
+    with transaction.atomic():
+        row = ApiToken.objects.create(
+            user=user, name=name, prefix=token[:12], key_sha256=_digest(token), expires_at=expires_at
+        )
+        audit_record(
+            actor=actor, action="token.create", target=row,
+            details={"user": user.get_username(), "expires_at": str(expires_at), "token": audit_secret_digest(token)},
+        )  # fmt: skip
+    return row, token
+
+
+def token_revoke(*, actor, token: ApiToken) -> None:
+    if actor != token.user and not actor.has_perm("accounts.change_apitoken"):
+        audit_denied(actor=actor, action="token.revoke", target=token)
+        raise PermissionDenied("you may not revoke this token")
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit_record(actor=actor, action="token.revoke", target=token)
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("invalid token") from None
+        row = ApiToken.objects.select_related("user").filter(key_sha256=_digest(token)).first()
+        now = timezone.now()
+        if row is None or not row.is_usable(now):
+            raise exceptions.AuthenticationFailed("invalid, expired or revoked token")
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        return row.user, row
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword

@@ -1,0 +1,65 @@
+"""The trail over HTTP: a filtered, cursor-paginated list and a JSON Lines export."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from audit.models import AuditEvent
+from audit.selectors import FILTERS, AuditFilterError, audit_events_filter, audit_events_visible_to
+
+PARAMETERS = [OpenApiParameter(name, OpenApiTypes.STR, description=f"filter by {name}") for name in FILTERS]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence", "occurred_at", "actor_name", "action", "target_type", "target_id", "target_text",
+            "outcome", "request_id", "client_ip", "user_agent", "details", "prev_hash", "hash",
+        ]  # fmt: skip
+
+
+class AuditCursor(CursorPagination):
+    ordering = "-sequence"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def _filtered(request: Request):
+    try:
+        return audit_events_filter(audit_events_visible_to(request.user), request.query_params)
+    except AuditFilterError as exc:
+        raise ValidationError({"detail": str(exc)}) from None
+
+
+@extend_schema(parameters=PARAMETERS)
+class AuditEventList(generics.ListAPIView):
+    serializer_class = AuditEventSerializer
+    pagination_class = AuditCursor
+
+    def get_queryset(self):
+        return _filtered(self.request)
+
+
+class AuditEventExport(APIView):
+    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.STR}, description="JSON Lines, oldest first")
+    def get(self, request: Request) -> StreamingHttpResponse:
+        events = _filtered(request).order_by("sequence")
+
+        def lines():
+            for event in events.iterator(chunk_size=2000):
+                yield json.dumps(AuditEventSerializer(event).data, ensure_ascii=False) + "\n"
+
+        response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
+        response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+        return response

@@ -1,0 +1,51 @@
+"""Reading the trail: only for users who may, filtered as asked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+
+from audit.models import AuditEvent, Outcome
+
+FILTERS = ("actor", "action", "target_type", "target_id", "outcome", "since", "until")
+
+
+class AuditFilterError(ValueError):
+    pass
+
+
+def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("audit.view_auditevent"):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.all()
+
+
+def audit_events_filter(queryset: QuerySet[AuditEvent], params) -> QuerySet[AuditEvent]:
+    if params.get("actor"):
+        queryset = queryset.filter(actor_name=params["actor"])
+    if params.get("action"):
+        queryset = queryset.filter(action=params["action"])
+    if params.get("target_type"):
+        queryset = queryset.filter(target_type=params["target_type"])
+    if params.get("target_id"):
+        queryset = queryset.filter(target_id=params["target_id"])
+    if params.get("outcome"):
+        if params["outcome"] not in Outcome.values:
+            raise AuditFilterError(f"outcome must be one of {', '.join(Outcome.values)}")
+        queryset = queryset.filter(outcome=params["outcome"])
+    for name, lookup in (("since", "occurred_at__gte"), ("until", "occurred_at__lt")):
+        if params.get(name):
+            queryset = queryset.filter(**{lookup: _when(name, params[name])})
+    return queryset
+
+
+def _when(name: str, value: str) -> dt.datetime:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise AuditFilterError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-28T10:00:00Z")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

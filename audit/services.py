@@ -1,0 +1,96 @@
+"""Writing the audit trail. Call inside the action's own transaction: no event, no action."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.db import DatabaseError, models, transaction
+from django.utils import timezone
+
+from audit.chain import event_hash
+from audit.context import request_context
+from audit.models import AuditChainHead, AuditEvent, Outcome
+
+
+class AuditUnavailableError(Exception):
+    """The event could not be written, so the action it records was refused."""
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    outcome: str = Outcome.ALLOWED,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_text: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Raises if it cannot be written; the caller's transaction then fails."""
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+        target_text = target_text or str(target)[:200]
+    context = request_context()
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    actor_name = _actor_name(actor)
+    try:
+        return _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context)
+    except DatabaseError:
+        raise AuditUnavailableError("the audit trail could not be written, so the action was refused") from None
+
+
+def _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context) -> AuditEvent:
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        fields = {
+            "sequence": head.sequence + 1,
+            "occurred_at": timezone.now(),
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": action,
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "target_text": target_text[:200],
+            "outcome": str(outcome),
+            "request_id": context.request_id,
+            "client_ip": _ip(context.client_ip),
+            "user_agent": context.user_agent,
+            "details": details or {},
+        }
+        digest = event_hash(head.hash, fields)
+        event = AuditEvent(prev_hash=head.hash, hash=digest, **fields)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(sequence=fields["sequence"], hash=digest)
+    return event
+
+
+def audit_denied(*, actor, action: str, target: models.Model | None = None, **kwargs) -> AuditEvent:
+    """Record a refused attempt in its own transaction, so the refusal that follows cannot roll it back."""
+    with transaction.atomic():
+        return audit_record(actor=actor, action=action, outcome=Outcome.DENIED, target=target, **kwargs)
+
+
+def audit_secret_digest(value: str) -> str:
+    """Store this instead of a secret: equal secrets match, the secret itself cannot be read back."""
+    key = (settings.AUDIT_HMAC_KEY or settings.SECRET_KEY).encode("utf-8")
+    return "hmac-sha256:" + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _actor_name(actor) -> str:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "anonymous"
+    return actor.get_username()[:150]
+
+
+def _ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None

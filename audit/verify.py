@@ -1,0 +1,34 @@
+"""Walk the chain and say where it first breaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audit.chain import HASHED_FIELDS, event_hash
+from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    problem: str | None = None
+
+
+def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+    rows = AuditEvent.objects.order_by("sequence").values_list(*HASHED_FIELDS, "prev_hash", "hash")
+    for row in rows.iterator(chunk_size=chunk_size):
+        fields = dict(zip(HASHED_FIELDS, row[: len(HASHED_FIELDS)], strict=True))
+        prev_hash, stored_hash = row[-2], row[-1]
+        sequence = fields["sequence"]
+        if sequence != expected_seq:
+            return ChainReport(checked, f"event #{expected_seq} is missing (next is #{sequence})")
+        if prev_hash != expected_prev:
+            return ChainReport(checked, f"event #{sequence} does not follow #{sequence - 1} (reordered or replaced)")
+        if event_hash(prev_hash, fields) != stored_hash:
+            return ChainReport(checked, f"event #{sequence} was changed after it was written")
+        expected_prev, expected_seq, checked = stored_hash, sequence + 1, checked + 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.sequence, head.hash) != (expected_seq - 1, expected_prev):
+        return ChainReport(checked, f"the trail ends at #{expected_seq - 1} but was written up to #{head.sequence}")
+    return ChainReport(checked)
