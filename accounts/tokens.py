@@ -67,6 +67,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         row = ApiToken.objects.select_related("user").filter(key_sha256=_digest(token)).first()
         now = timezone.now()
         if row is None or not row.is_usable(now):
+            audit_denied(
+                actor=None, action="auth.token", target_type="accounts.apitoken",
+                target_id=str(row.pk) if row else "", details={"token": audit_secret_digest(token)},
+            )  # fmt: skip
             raise exceptions.AuthenticationFailed("invalid, expired or revoked token")
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -35,6 +36,11 @@ class AuditCursor(CursorPagination):
     max_page_size = 1000
 
 
+class CanReadAudit(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("audit.view_auditevent"))
+
+
 def _filtered(request: Request):
     try:
         return audit_events_filter(audit_events_visible_to(request.user), request.query_params)
@@ -46,12 +52,15 @@ def _filtered(request: Request):
 class AuditEventList(generics.ListAPIView):
     serializer_class = AuditEventSerializer
     pagination_class = AuditCursor
+    permission_classes = [CanReadAudit]
 
     def get_queryset(self):
         return _filtered(self.request)
 
 
 class AuditEventExport(APIView):
+    permission_classes = [CanReadAudit]
+
     @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.STR}, description="JSON Lines, oldest first")
     def get(self, request: Request) -> StreamingHttpResponse:
         events = _filtered(request).order_by("sequence")
