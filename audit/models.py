@@ -51,12 +51,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-sequence"]
+        # Pages are newest-first by sequence, so each filter's index ends in sequence.
         indexes = [
-            models.Index(fields=["occurred_at"]),
-            models.Index(fields=["action", "occurred_at"]),
-            models.Index(fields=["actor", "occurred_at"]),
-            models.Index(fields=["target_type", "target_id"]),
-            models.Index(fields=["outcome", "occurred_at"]),
+            models.Index(fields=["occurred_at", "sequence"]),
+            models.Index(fields=["action", "sequence"]),
+            models.Index(fields=["actor_name", "sequence"]),
+            models.Index(fields=["target_type", "target_id", "sequence"]),
+            models.Index(fields=["outcome", "sequence"]),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +78,8 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # Times never go backwards along the chain, so a time bound maps exactly to a sequence bound.
+    occurred_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"audit head at #{self.sequence}"

@@ -35,9 +35,18 @@ def audit_events_filter(queryset: QuerySet[AuditEvent], params) -> QuerySet[Audi
         if params["outcome"] not in Outcome.values:
             raise AuditFilterError(f"outcome must be one of {', '.join(Outcome.values)}")
         queryset = queryset.filter(outcome=params["outcome"])
-    for name, lookup in (("since", "occurred_at__gte"), ("until", "occurred_at__lt")):
-        if params.get(name):
-            queryset = queryset.filter(**{lookup: _when(name, params[name])})
+    # Times are nondecreasing along the sequence (see AuditChainHead), so each time bound
+    # becomes an exact sequence bound found through the time index: pages then start in the window.
+    if params.get("since"):
+        since = _when("since", params["since"])
+        first = AuditEvent.objects.filter(occurred_at__gte=since).order_by("occurred_at", "sequence")
+        bound = first.values_list("sequence", flat=True).first()
+        queryset = queryset.filter(sequence__gte=bound, occurred_at__gte=since) if bound else queryset.none()
+    if params.get("until"):
+        until = _when("until", params["until"])
+        last = AuditEvent.objects.filter(occurred_at__lt=until).order_by("-occurred_at", "-sequence")
+        bound = last.values_list("sequence", flat=True).first()
+        queryset = queryset.filter(sequence__lte=bound, occurred_at__lt=until) if bound else queryset.none()
     return queryset
 
 

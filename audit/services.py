@@ -47,9 +47,10 @@ def audit_record(
 def _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context) -> AuditEvent:
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        now = timezone.now()
         fields = {
             "sequence": head.sequence + 1,
-            "occurred_at": timezone.now(),
+            "occurred_at": max(now, head.occurred_at) if head.occurred_at else now,
             "actor_id": actor_id,
             "actor_name": actor_name,
             "action": action,
@@ -65,7 +66,9 @@ def _append(actor_id, actor_name, action, outcome, target_type, target_id, targe
         digest = event_hash(head.hash, fields)
         event = AuditEvent(prev_hash=head.hash, hash=digest, **fields)
         event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=1).update(sequence=fields["sequence"], hash=digest)
+        AuditChainHead.objects.filter(pk=1).update(
+            sequence=fields["sequence"], hash=digest, occurred_at=fields["occurred_at"]
+        )
     return event
 
 

@@ -218,6 +218,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {"TITLE": "tgfleet API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
 

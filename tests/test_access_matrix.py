@@ -65,7 +65,7 @@ def test_each_role_lists_only_its_accounts(request, fleet, role, visible) -> Non
     response = client.get("/api/v1/accounts")
 
     assert response.status_code == 200
-    assert {a["label"] for a in response.json()} == visible
+    assert {a["label"] for a in response.json()["results"]} == visible
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def account_update(*, actor, account: TelegramAccount, **changes: object) -> Tel
     with transaction.atomic():
         for name, value in changes.items():
             setattr(account, name, value)
-        account.full_clean(exclude=["vault_name", "auth_key_sha256"])
+        account.full_clean(exclude=["vault_name", "auth_key_sha256"], validate_unique=False)
         account.save()
         if "team" in diff:
             team = changes["team"]

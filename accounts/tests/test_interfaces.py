@@ -97,7 +97,7 @@ def test_list_and_detail_show_no_secret(vault, viewer, blue_team) -> None:
     detail = _api(viewer).get(f"/api/v1/accounts/{account.pk}")
 
     assert listing.status_code == detail.status_code == 200
-    assert [a["id"] for a in listing.json()] == [account.pk]
+    assert [a["id"] for a in listing.json()["results"]] == [account.pk]
     assert "vault_name" not in detail.json() and "auth_key_sha256" not in detail.json()
     for form in _canary_forms():
         assert form not in listing.content.decode() + detail.content.decode()
@@ -141,7 +141,7 @@ def test_a_direct_object_permission_scopes_a_role_to_one_account(vault, red_team
     exported = _api(user).post(f"/api/v1/accounts/{mine.pk}/export", {"format": "pyrogram_string"}, format="json")
     not_other = _api(user).post(f"/api/v1/accounts/{other.pk}/export", {"format": "pyrogram_string"}, format="json")
 
-    assert [a["id"] for a in listing.json()] == [mine.pk]
+    assert [a["id"] for a in listing.json()["results"]] == [mine.pk]
     assert exported.status_code == 200
     assert not_other.status_code == 404
 

@@ -259,3 +259,24 @@ def test_auditors_read_events_but_never_sessions(vault, auditor, blue_team) -> N
     with pytest.raises(PermissionDenied):
         session_export(actor=auditor, account=account, export_format="telethon_string")
     assert audit_chain_verify().problem is None
+
+
+def test_time_windows_select_exactly_the_events_inside_them(auditor, monkeypatch) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for hour in range(6):  # one event per hour, under a faked clock
+        monkeypatch.setattr(timezone, "now", lambda hour=hour: base + dt.timedelta(hours=hour, minutes=30))
+        audit_record(actor=SYSTEM, action="timed.event", details={"hour": hour})
+    monkeypatch.undo()
+    client = APIClient()
+    client.force_authenticate(auditor)
+
+    window = client.get("/api/v1/audit/events", {"since": "2026-01-01T02:00:00Z", "until": "2026-01-01T04:00:00Z"})
+    before_all = client.get("/api/v1/audit/events", {"until": "2025-12-31T00:00:00Z"})
+    after_all = client.get("/api/v1/audit/events", {"since": "2027-01-01T00:00:00Z"})
+
+    assert [e["details"]["hour"] for e in window.json()["results"]] == [3, 2]
+    assert before_all.json()["results"] == after_all.json()["results"] == []
