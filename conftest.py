@@ -87,3 +87,25 @@ def auditor(db):
 @pytest.fixture
 def outsider(db):
     return _user("outsider")
+
+
+@pytest.fixture(scope="session")
+def server_rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
+
+
+@pytest.fixture
+def telegram_dc(settings, server_rsa_pem):
+    """A loopback DC, and settings that send every check to it."""
+    from tests.mtproto_dc import LoopbackDC
+
+    with LoopbackDC() as dc:
+        settings.TELEGRAM_SERVER_ADDRESS = ("127.0.0.1", dc.port)
+        settings.TELEGRAM_SERVER_RSA_KEY = server_rsa_pem
+        settings.TELEGRAM_API_ID = 12345
+        settings.TELEGRAM_CHECK_TIMEOUT = 5
+        yield dc

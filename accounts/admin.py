@@ -15,6 +15,8 @@ from accounts.models import ApiToken, Team, TelegramAccount
 from accounts.permissions import account_permitted
 from accounts.selectors import accounts_visible_to
 from accounts.services import (
+    CheckBusyError,
+    account_check,
     account_delete,
     account_for_action,
     account_update,
@@ -68,6 +70,7 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = ["label", "phone", "username", "team", "notes", *readonly_fields]
+    actions = ["check_now"]
     change_list_template = "admin/accounts/telegramaccount/change_list.html"
     change_form_template = "admin/accounts/telegramaccount/change_form.html"
 
@@ -87,6 +90,16 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
         for account in queryset:
             account_delete(actor=request.user, account=account)
+
+    @admin.action(description="Check now")
+    def check_now(self, request: HttpRequest, queryset) -> None:
+        for account in queryset:
+            try:
+                done = account_check(actor=request.user, account=account)
+            except (PermissionDenied, CheckBusyError) as exc:
+                messages.error(request, f"{account}: {exc}")
+                continue
+            messages.info(request, f"{account}: {done.result.outcome}, status {done.previous_status} → {done.status}")
 
     def get_urls(self):
         own = [

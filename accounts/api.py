@@ -16,11 +16,12 @@ from accounts.models import Team
 from accounts.selectors import accounts_visible_to
 from accounts.serializers import (
     AccountSerializer,
+    CheckResponseSerializer,
     ExportRequestSerializer,
     ImportRequestSerializer,
     ImportResponseSerializer,
 )
-from accounts.services import account_for_action, session_export, session_import
+from accounts.services import CheckBusyError, account_check, account_for_action, session_export, session_import
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
 
@@ -49,6 +50,20 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         report = session_import(actor=request.user, files=files, team=team)
         body = {"summary": report.summary, "results": [vars(outcome) for outcome in report.outcomes]}
         return Response(ImportResponseSerializer(body).data, status=status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={200: CheckResponseSerializer}, description="Check the account now.")
+    @action(detail=True, methods=["post"])
+    def check(self, request: Request, pk: str | None = None) -> Response:
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="check_account", action="account.check"
+        )
+        try:
+            done = account_check(actor=request.user, account=account)
+        except CheckBusyError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        body = {"outcome": done.result.outcome, "detail": done.result.detail, "latency_ms": done.result.latency_ms,
+                "previous_status": done.previous_status, "status": done.status}  # fmt: skip
+        return Response(CheckResponseSerializer(body).data)
 
     @extend_schema(
         request=ExportRequestSerializer,

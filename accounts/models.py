@@ -55,6 +55,17 @@ class TelegramAccount(models.Model):
     has_two_fa = models.BooleanField(default=False, help_text="The 2FA password itself is kept encrypted in the vault.")
     device = models.JSONField(default=dict, blank=True)
     source_format = models.CharField(max_length=32, choices=[(f.value, f.value) for f in SessionFormat])
+    # Checks: when the next one is due, how the last went, and who holds the lease right now.
+    check_interval_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Default: CHECK_INTERVAL_SECONDS"
+    )
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=16, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    flood_wait_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     vault_name = models.CharField(max_length=64, unique=True, editable=False)
     auth_key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -107,3 +118,47 @@ class ApiToken(models.Model):
 
     def is_usable(self, now) -> bool:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now) and self.user.is_active
+
+
+class StatusTransition(models.Model):
+    account = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE, related_name="transitions")
+    at = models.DateTimeField(db_index=True)
+    from_status = models.CharField(max_length=16, choices=AccountStatus.choices)
+    to_status = models.CharField(max_length=16, choices=AccountStatus.choices)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_status} -> {self.to_status}"
+
+
+class CheckRecord(models.Model):
+    """One check's result; pruned after CHECK_HISTORY_DAYS."""
+
+    account = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE, related_name="checks")
+    at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=16)
+    detail = models.CharField(max_length=200, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["account", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.outcome} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class EndpointProbe(models.Model):
+    """Latest TCP reachability of one configured Telegram endpoint (the network monitor)."""
+
+    endpoint = models.CharField(max_length=100, primary_key=True)
+    reachable = models.BooleanField()
+    latency_ms = models.PositiveIntegerField(null=True)
+    error = models.CharField(max_length=200, blank=True)
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {'up' if self.reachable else 'down'}"

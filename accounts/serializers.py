@@ -51,3 +51,11 @@ class ImportResponseSerializer(serializers.Serializer):
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=sorted(EXPORT_FORMATS))
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class CheckResponseSerializer(serializers.Serializer):
+    outcome = serializers.CharField()
+    detail = serializers.CharField(allow_blank=True)
+    latency_ms = serializers.IntegerField()
+    previous_status = serializers.CharField()
+    status = serializers.CharField()

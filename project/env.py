@@ -141,3 +141,28 @@ def env_base64(name: str, *, min_bytes: int) -> str | None:
     if len(raw) < min_bytes:
         raise ImproperlyConfigured(f"{name} must decode to at least {min_bytes} bytes")
     return value
+
+
+def env_host_port(name: str) -> tuple[str, int] | None:
+    value = _raw(name)
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"{name} must be host:port, e.g. 149.154.167.51:443; got {value!r}")
+    return host, int(port)
+
+
+def env_pem_public_key(name: str) -> str | None:
+    """A readable file holding an RSA public key in PEM; returns its text."""
+    path = _raw(name)
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise ImproperlyConfigured(f"{name} points at {path!r}, which cannot be read as a PEM file") from None
+    if "BEGIN RSA PUBLIC KEY" not in text and "BEGIN PUBLIC KEY" not in text:
+        raise ImproperlyConfigured(f"{name}: {path!r} holds no PEM public key")
+    return text

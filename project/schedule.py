@@ -28,6 +28,24 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         every_seconds=60,
         description="Proves beat, broker and a worker work together; health reads its age.",
     ),
+    PeriodicJob(
+        name="account-checks",
+        task="accounts.checks_dispatch",
+        every_seconds=30,
+        description="Queues the accounts whose next check is due, in batches.",
+    ),
+    PeriodicJob(
+        name="telegram-reachability",
+        task="accounts.endpoints_probe",
+        every_seconds=60,
+        description="TCP connect latency to each configured Telegram endpoint.",
+    ),
+    PeriodicJob(
+        name="check-history-prune",
+        task="accounts.checks_prune",
+        every_seconds=3600,
+        description="Deletes check history older than CHECK_HISTORY_DAYS.",
+    ),
 )
 
 SCHEDULE_MARKER = {"installed_by": "tgfleet"}

@@ -5,6 +5,7 @@ Every variable is listed in .env.example and the README.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from project.env import (
     env_bool,
     env_choice,
     env_fernet_keys,
+    env_host_port,
     env_int,
     env_list,
     env_path,
+    env_pem_public_key,
     env_str,
     env_url,
 )
@@ -264,3 +267,25 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None
+
+# Telegram: where checks connect, with which app credentials, how often and how hard.
+TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0) or None
+TELEGRAM_API_HASH = env_str("TELEGRAM_API_HASH")
+if TELEGRAM_API_HASH is not None and not re.fullmatch(r"[0-9a-f]{32}", TELEGRAM_API_HASH):
+    raise ImproperlyConfigured("TELEGRAM_API_HASH must be 32 lowercase hexadecimal characters")
+TELEGRAM_TEST_SERVERS = env_bool("TELEGRAM_TEST_SERVERS", False)
+TELEGRAM_SERVER_ADDRESS = env_host_port("TELEGRAM_SERVER_ADDRESS")
+TELEGRAM_SERVER_RSA_KEY = env_pem_public_key("TELEGRAM_SERVER_RSA_KEY_FILE")
+if TELEGRAM_SERVER_ADDRESS and not TELEGRAM_SERVER_RSA_KEY:
+    raise ImproperlyConfigured(
+        "TELEGRAM_SERVER_ADDRESS needs TELEGRAM_SERVER_RSA_KEY_FILE, the server's PEM public key"
+    )
+TELEGRAM_CHECK_TIMEOUT = env_int("TELEGRAM_CHECK_TIMEOUT", 20, minimum=1, maximum=300)
+CHECK_INTERVAL_SECONDS = env_int("CHECK_INTERVAL_SECONDS", 900, minimum=30)
+CHECK_JITTER_SECONDS = env_int("CHECK_JITTER_SECONDS", 90, minimum=0)
+CHECK_CONCURRENCY = env_int("CHECK_CONCURRENCY", 50, minimum=1, maximum=2000)
+CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 250, minimum=1, maximum=10000)
+CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
+CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
+CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
+CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)

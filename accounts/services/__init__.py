@@ -1,6 +1,7 @@
 """Everything that writes accounts or touches the vault; each sensitive action is audited."""
 
 from accounts.services.accounts import account_delete, account_update
+from accounts.services.checks import CheckBusyError, account_check
 from accounts.services.guard import account_for_action, account_require
 from accounts.services.sessions import (
     EXPORT_FORMATS,
@@ -17,10 +18,12 @@ from accounts.services.teams import account_grants_for_team, team_create, team_m
 
 __all__ = [
     "EXPORT_FORMATS",
+    "CheckBusyError",
     "ImportOutcome",
     "ImportReport",
     "RotationReport",
     "SessionExport",
+    "account_check",
     "account_delete",
     "account_for_action",
     "account_grants_for_team",

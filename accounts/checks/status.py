@@ -1,0 +1,56 @@
+"""The status machine: from the last status and a check's result to the next status and check time.
+
+unchecked -> ok; a transient failure -> uncertain (rechecked soon, with backoff, before anyone is
+told); transient failures that persist past CHECK_OFFLINE_AFTER -> offline; permanent outcomes ->
+unauthorized or banned; flood_wait holds until its time. Any later success -> ok, by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from accounts.models import AccountStatus
+from accounts.telegram.outcomes import CheckOutcome, CheckResult
+from project.retry import Backoff, RetryPolicy
+
+# Transient failures: recheck after 30 s, 60 s, 120 s ... (jittered), never later than the normal interval.
+TRANSIENT_RETRY = RetryPolicy(Backoff.EXPONENTIAL, base_seconds=30, max_seconds=900, max_attempts=1_000_000, jitter=0.2)
+PERMANENT_RECHECK = dt.timedelta(hours=6)  # a dead session may come back (unban); look now and then
+FLOOD_MARGIN = dt.timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Next:
+    status: str
+    next_check_at: dt.datetime
+    failures: int
+    reason: str
+    flood_wait_until: dt.datetime | None = None
+
+
+def status_next(
+    *, status: str, failures: int, result: CheckResult, now: dt.datetime, interval: int, jitter: int,
+    offline_after: int, rng: random.Random | None = None,
+) -> Next:  # fmt: skip
+    rng = rng or random
+    outcome = result.outcome
+    if outcome is CheckOutcome.OK:
+        spread = rng.uniform(-jitter, jitter) if jitter else 0
+        return Next(AccountStatus.OK, now + dt.timedelta(seconds=max(30, interval + spread)), 0, "check succeeded")
+    if outcome is CheckOutcome.FLOOD_WAIT:
+        until = now + dt.timedelta(seconds=result.flood_seconds or 0)
+        return Next(
+            AccountStatus.FLOOD_WAIT, until + FLOOD_MARGIN, failures, f"flood wait {result.flood_seconds}s", until
+        )
+    if outcome.permanent:
+        new = AccountStatus.BANNED if outcome is CheckOutcome.BANNED else AccountStatus.UNAUTHORIZED
+        return Next(new, now + PERMANENT_RECHECK, failures + 1, f"{outcome}: {result.detail}"[:200])
+    failures += 1
+    delay = min(TRANSIENT_RETRY.delay(failures, rng), interval)
+    new = AccountStatus.OFFLINE if failures >= offline_after else AccountStatus.UNCERTAIN
+    if status in (AccountStatus.UNAUTHORIZED, AccountStatus.BANNED):
+        new = status  # a network blip says nothing new about a dead session
+    reason = f"{outcome}: {result.detail} ({failures} in a row)"[:200]
+    return Next(new, now + dt.timedelta(seconds=delay), failures, reason)

@@ -1,0 +1,157 @@
+"""Checking accounts: claim a lease, ask Telegram, apply the status machine, release the lease.
+
+An account is never checked from two places at once (Telegram kills a key used twice at
+once): a check first claims the account's lease with a conditional update, and writes its
+result only while it still holds that lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.checks.status import Next, status_next
+from accounts.models import CheckRecord, StatusTransition, TelegramAccount
+from accounts.services.guard import account_require
+from accounts.services.sessions import account_vault_entry
+from accounts.signals import account_status_changed
+from accounts.telegram.endpoint import endpoint_for, profile_for
+from accounts.telegram.gateway import session_check
+from accounts.telegram.outcomes import CheckResult
+from accounts.vault.crypto import VaultKeyError
+from audit.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+
+class CheckBusyError(Exception):
+    """Another worker holds this account's lease right now."""
+
+
+@dataclass(frozen=True)
+class CheckDone:
+    account_id: int
+    result: CheckResult
+    status: str
+    previous_status: str
+
+
+def leases_claim(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> list[int]:
+    now = timezone.now()
+    free = TelegramAccount.objects.filter(pk__in=ids).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    )
+    if not_checked_since is not None:  # a batch sent twice checks once
+        free = free.filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=not_checked_since))
+    free.update(lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS))
+    return list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).values_list("pk", flat=True))
+
+
+def leases_release(ids: list[int], *, owner: str) -> None:
+    TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
+
+
+def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
+    """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results."""
+    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner))
+    jobs = []
+    for account in accounts:
+        try:
+            entry = account_vault_entry(account)
+            jobs.append((account, entry.record, endpoint_for(entry.record), profile_for(entry.record, account.device)))
+        except (VaultKeyError, OSError) as exc:
+            logger.error("Account %s skipped: its session cannot be read (%s)", account.pk, exc)
+    results = asyncio.run(_check_all(jobs)) if jobs else []
+    try:
+        return [_apply(account, result, owner) for (account, *_), result in zip(jobs, results, strict=True)]
+    finally:
+        leases_release([a.pk for a in accounts], owner=owner)
+
+
+async def _check_all(jobs) -> list[CheckResult]:
+    gate = asyncio.Semaphore(settings.CHECK_CONCURRENCY)
+    timeout = settings.TELEGRAM_CHECK_TIMEOUT
+
+    async def one(record, endpoint, profile) -> CheckResult:
+        async with gate:
+            return await session_check(record, endpoint=endpoint, profile=profile, timeout=timeout)
+
+    return await asyncio.gather(*(one(record, endpoint, profile) for _a, record, endpoint, profile in jobs))
+
+
+def _apply(account: TelegramAccount, result: CheckResult, owner: str) -> CheckDone:
+    now = timezone.now()
+    nxt: Next = status_next(
+        status=account.status, failures=account.consecutive_failures, result=result, now=now,
+        interval=account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS,
+        jitter=settings.CHECK_JITTER_SECONDS, offline_after=settings.CHECK_OFFLINE_AFTER,
+    )  # fmt: skip
+    previous = account.status
+    with transaction.atomic():
+        updated = TelegramAccount.objects.filter(pk=account.pk, lease_owner=owner).update(
+            status=nxt.status, next_check_at=nxt.next_check_at, last_checked_at=now, last_outcome=result.outcome,
+            consecutive_failures=nxt.failures, flood_wait_until=nxt.flood_wait_until,
+            telegram_user_id=result.user_id or account.telegram_user_id,
+        )  # fmt: skip
+        if not updated:  # the lease ran out and someone else took over: their result counts
+            return CheckDone(account.pk, result, previous, previous)
+        CheckRecord.objects.create(
+            account=account, at=now, outcome=result.outcome, detail=result.detail[:200], latency_ms=result.latency_ms
+        )
+        if nxt.status != previous:
+            StatusTransition.objects.create(
+                account=account, at=now, from_status=previous, to_status=nxt.status, reason=nxt.reason
+            )
+            transaction.on_commit(
+                lambda: account_status_changed.send(
+                    sender=TelegramAccount, account=account, old_status=previous, new_status=nxt.status,
+                    reason=nxt.reason,
+                )
+            )  # fmt: skip
+    return CheckDone(account.pk, result, nxt.status, previous)
+
+
+def account_check(*, actor, account: TelegramAccount) -> CheckDone:
+    """Check one account now, for a person (admin, API) or a command; audited."""
+    account_require(actor=actor, account=account, codename="check_account", action="account.check")
+    owner = f"manual:{uuid.uuid4().hex[:12]}"
+    if not leases_claim([account.pk], owner=owner):
+        raise CheckBusyError(f"account {account.pk} is being checked elsewhere right now; try again shortly")
+    with transaction.atomic():
+        audit_record(actor=actor, action="account.check", target=account)
+    [done] = checks_run([account.pk], owner=owner) or [None]
+    if done is None:
+        raise CheckBusyError(f"account {account.pk}'s session could not be read; see the log")
+    return done
+
+
+def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
+    """Pick the accounts that are due and split them into batches (the beat job queues them)."""
+    now = now or timezone.now()
+    due = (
+        TelegramAccount.objects.filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .order_by("next_check_at", "pk")
+        .values_list("pk", flat=True)[: settings.CHECK_DISPATCH_LIMIT]
+    )
+    ids = list(due)
+    # Not due again while queued; if the batch is lost, it comes round after the lease time.
+    grace = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
+    for start in range(0, len(ids), 5000):
+        TelegramAccount.objects.filter(pk__in=ids[start : start + 5000]).update(next_check_at=grace)
+    size = settings.CHECK_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def checks_prune(*, now: dt.datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.CHECK_HISTORY_DAYS)
+    deleted, _ = CheckRecord.objects.filter(at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,39 @@
+"""Celery adapters: ids and plain values in, one service call each."""
+
+from __future__ import annotations
+
+from celery import current_task, shared_task
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.services.checks import checks_dispatch, checks_prune, checks_run, leases_claim
+from accounts.telegram.monitor import endpoints_probe
+
+
+@shared_task(name="accounts.checks_dispatch")
+def checks_dispatch_task() -> int:
+    """Beat: fan the accounts that are due out to workers in batches."""
+    dispatched_at = timezone.now()
+    batches = checks_dispatch(now=dispatched_at)
+    for ids in batches:
+        transaction.on_commit(lambda ids=ids: checks_batch_task.delay(ids, dispatched_at.isoformat()))
+    return sum(len(ids) for ids in batches)
+
+
+@shared_task(name="accounts.checks_batch", acks_late=True)
+def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, int]:
+    owner = f"batch:{current_task.request.id or 'eager'}"
+    claimed = leases_claim(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at))
+    done = checks_run(claimed, owner=owner)
+    return {"claimed": len(claimed), "checked": len(done)}
+
+
+@shared_task(name="accounts.checks_prune")
+def checks_prune_task() -> int:
+    return checks_prune()
+
+
+@shared_task(name="accounts.endpoints_probe")
+def endpoints_probe_task() -> int:
+    return sum(1 for probe in endpoints_probe() if probe.reachable)

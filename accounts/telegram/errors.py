@@ -1,0 +1,45 @@
+"""The one place where Telethon's exceptions become our outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from telethon import errors
+
+from accounts.telegram.outcomes import CheckOutcome
+
+BANNED = (errors.UserDeactivatedBanError, errors.UserDeactivatedError, errors.PhoneNumberBannedError)
+REVOKED = (errors.UnauthorizedError, errors.AuthKeyNotFound)  # 401 family, and the transport's -404
+NETWORK = (OSError, ConnectionError, asyncio.IncompleteReadError, errors.InvalidBufferError,
+           errors.InvalidChecksumError)  # fmt: skip
+
+
+def outcome_for(exc: BaseException) -> tuple[CheckOutcome, str, int | None]:
+    """(outcome, detail, flood seconds) for an exception raised while checking."""
+    if isinstance(exc, errors.FloodWaitError | errors.FloodPremiumWaitError):
+        return CheckOutcome.FLOOD_WAIT, "FLOOD_WAIT", int(exc.seconds)
+    if isinstance(exc, errors.AuthKeyDuplicatedError):
+        return CheckOutcome.DUPLICATED, "AUTH_KEY_DUPLICATED", None
+    if isinstance(exc, BANNED):
+        return CheckOutcome.BANNED, _name(exc), None
+    if isinstance(exc, REVOKED):
+        return CheckOutcome.REVOKED, _name(exc), None
+    if isinstance(exc, TimeoutError):
+        return CheckOutcome.TIMEOUT, "deadline passed", None
+    if isinstance(exc, errors.RPCError):  # 500s and anything else Telegram refuses unexpectedly
+        return CheckOutcome.SERVER_ERROR, _name(exc), None
+    if isinstance(exc, NETWORK):
+        return CheckOutcome.NETWORK, type(exc).__name__, None
+    return CheckOutcome.NETWORK, type(exc).__name__, None
+
+
+def _name(exc: BaseException) -> str:
+    if isinstance(exc, errors.RPCError):
+        if type(exc).__module__.endswith("rpcbaseerrors"):  # a generic class: its message is the name
+            return f"{exc.code} {exc.message}"
+        # Specific classes carry a generic message; their name is Telegram's (AuthKeyUnregisteredError).
+        return f"{exc.code} {re.sub(r'(?<!^)(?=[A-Z])', '_', type(exc).__name__.removesuffix('Error')).upper()}"
+    if isinstance(exc, errors.AuthKeyNotFound):
+        return "AUTH_KEY_NOT_FOUND (-404)"
+    return type(exc).__name__

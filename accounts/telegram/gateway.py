@@ -1,0 +1,84 @@
+"""Is this session alive, and if not, why? One question, asked of Telegram through Telethon.
+
+Built on Telethon's MTProtoSender rather than TelegramClient: the client's connect()
+calls get_me(), which swallows 401s, and sleeps through flood waits. Here the client
+is in memory (the session never touches disk), flood waits are reported, not slept
+on, and every check ends by its deadline whatever the server does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from telethon.crypto import AuthKey
+from telethon.network import ConnectionTcpFull, MTProtoSender
+from telethon.tl import functions, types
+from telethon.tl.alltlobjects import LAYER
+
+from accounts.sessions import SessionRecord
+from accounts.telegram.endpoint import ClientProfile, Endpoint
+from accounts.telegram.errors import outcome_for
+from accounts.telegram.outcomes import CheckOutcome, CheckResult
+
+
+class _Loggers(dict):
+    def __missing__(self, key: str) -> logging.Logger:
+        self[key] = logging.getLogger(key)
+        return self[key]
+
+
+LOGGERS = _Loggers()
+
+
+async def session_check(
+    record: SessionRecord, *, endpoint: Endpoint, profile: ClientProfile, timeout: float
+) -> CheckResult:
+    sender = MTProtoSender(
+        AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False, connect_timeout=timeout
+    )
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            await sender.connect(ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS))
+            await sender.send(functions.InvokeWithLayerRequest(LAYER, _init(profile)))
+            users = await sender.send(functions.users.GetUsersRequest([types.InputUserSelf()]))
+        user_id = users[0].id if users else None
+        return CheckResult(CheckOutcome.OK, latency_ms=_ms(started), user_id=user_id)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled; not the server's doing
+        # Telethon cancels the pending request when the server closes the connection under it.
+        return CheckResult(CheckOutcome.NETWORK, "connection closed mid-request", _ms(started))
+    except Exception as exc:
+        outcome, detail, seconds = outcome_for(exc)
+        return CheckResult(outcome, detail, _ms(started), flood_seconds=seconds)
+    finally:
+        await _close(sender)
+
+
+def _init(profile: ClientProfile) -> functions.InitConnectionRequest:
+    return functions.InitConnectionRequest(
+        api_id=profile.api_id,
+        device_model=profile.device_model,
+        system_version=profile.system_version,
+        app_version=profile.app_version,
+        system_lang_code=profile.system_lang_code,
+        lang_pack="",
+        lang_code=profile.lang_code,
+        query=functions.help.GetConfigRequest(),
+    )
+
+
+async def _close(sender: MTProtoSender) -> None:
+    try:
+        async with asyncio.timeout(2):
+            await sender.disconnect()
+    except (Exception, asyncio.CancelledError) as exc:  # closing is best effort
+        logging.getLogger(__name__).debug("closing the check's connection failed: %s", type(exc).__name__)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

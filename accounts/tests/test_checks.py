@@ -1,0 +1,174 @@
+"""Checks through the database: statuses, transitions, the hook, leases, the API and the command."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts.models import CheckRecord, StatusTransition, TelegramAccount
+from accounts.services import account_check, session_import
+from accounts.services.checks import checks_dispatch, leases_claim
+from accounts.sessions import InputFile
+from accounts.signals import account_status_changed
+from audit.models import AuditEvent
+from conftest import SYSTEM
+from tests import session_makers as make
+from tests.mtproto_dc import Behaviour
+from tests.mtproto_dc.server import OK
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
+
+
+def _account(dc, behaviour=OK, team=None) -> tuple[TelegramAccount, bytes]:
+    key = make.random_key()
+    dc.add_key(key, behaviour)
+    files = [InputFile("acc.txt", make.telethon_string(key=key, address="127.0.0.1").encode())]
+    report = session_import(actor=SYSTEM, files=files, team=team)
+    return TelegramAccount.objects.get(pk=report.outcomes[0].account_id), key
+
+
+@pytest.fixture
+def hook_calls():
+    calls = []
+
+    def receiver(sender, account, old_status, new_status, reason, **kwargs):
+        calls.append((account.pk, old_status, new_status))
+
+    account_status_changed.connect(receiver, dispatch_uid="test-hook")
+    yield calls
+    account_status_changed.disconnect(dispatch_uid="test-hook")
+
+
+def test_a_check_moves_an_account_through_its_statuses(
+    vault, telegram_dc, hook_calls, django_capture_on_commit_callbacks
+) -> None:
+    account, key = _account(telegram_dc)
+    statuses = []
+    for behaviour in (OK, Behaviour.error(401, "SESSION_REVOKED"), OK):
+        telegram_dc.script(key, behaviour)
+        with django_capture_on_commit_callbacks(execute=True):
+            statuses.append(account_check(actor=SYSTEM, account=account).status)
+
+    assert statuses == ["ok", "unauthorized", "ok"]
+    transitions = StatusTransition.objects.filter(account=account).order_by("at", "pk")
+    assert list(transitions.values_list("from_status", "to_status")) == [
+        ("unchecked", "ok"),
+        ("ok", "unauthorized"),
+        ("unauthorized", "ok"),
+    ]
+    assert hook_calls == [
+        (account.pk, "unchecked", "ok"),
+        (account.pk, "ok", "unauthorized"),
+        (account.pk, "unauthorized", "ok"),
+    ]
+    assert CheckRecord.objects.filter(account=account).count() == 3
+    account.refresh_from_db()
+    assert (account.lease_owner, account.telegram_user_id) == ("", 100_000)
+
+
+def test_a_leased_account_is_not_checked_twice(vault, telegram_dc) -> None:
+    account, key = _account(telegram_dc)
+    assert leases_claim([account.pk], owner="elsewhere") == [account.pk]
+
+    with pytest.raises(Exception, match="being checked elsewhere"):
+        account_check(actor=SYSTEM, account=account)
+
+    assert telegram_dc.stats(key).connections == 0
+
+
+def test_the_dispatcher_picks_due_accounts_and_not_again_while_queued(vault, telegram_dc, settings) -> None:
+    settings.CHECK_BATCH_SIZE = 2
+    accounts = [_account(telegram_dc)[0] for _ in range(5)]
+    account_check(actor=SYSTEM, account=accounts[0])  # checked: not due for a while
+
+    first = checks_dispatch()
+    second = checks_dispatch()
+
+    assert sorted(pk for batch in first for pk in batch) == sorted(a.pk for a in accounts[1:])
+    assert [len(batch) for batch in first] == [2, 2]
+    assert second == []
+
+
+def test_the_api_checks_now_with_permission(vault, telegram_dc, operator, viewer, blue_team) -> None:
+    account, _ = _account(telegram_dc, Behaviour.error(420, "FLOOD_WAIT_120"), team=blue_team)
+    client = APIClient()
+    client.force_authenticate(operator)
+
+    response = client.post(f"/api/v1/accounts/{account.pk}/check")
+    viewer_client = APIClient()
+    viewer_client.force_authenticate(viewer)
+    refused = viewer_client.post(f"/api/v1/accounts/{account.pk}/check")
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "flood_wait" and response.json()["status"] == "flood_wait"
+    assert refused.status_code == 403
+    assert AuditEvent.objects.filter(action="account.check", outcome="allowed", actor_name="operator").count() == 1
+    assert AuditEvent.objects.filter(action="account.check", outcome="denied", actor_name="viewer").count() == 1
+
+
+def test_check_accounts_prints_each_outcome_and_status(vault, telegram_dc, capsys) -> None:
+    good, _ = _account(telegram_dc)
+    banned, _ = _account(telegram_dc, Behaviour.error(401, "USER_DEACTIVATED_BAN"))
+
+    call_command("check_accounts", "--all")
+    out = capsys.readouterr().out
+
+    assert f"{good.pk} {good.label}: ok in " in out and "status unchecked -> ok" in out
+    assert f"{banned.pk} {banned.label}: banned (401 USER_DEACTIVATED_BAN)" in out and "unchecked -> banned" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), [([], "give account ids or --all"), (["999999"], "no account with id 999999")]
+)
+def test_check_accounts_refuses_bad_arguments(db, args, message) -> None:
+    with pytest.raises(Exception, match=message):
+        call_command("check_accounts", *args)
+
+
+def test_an_account_without_an_api_id_is_refused_clearly(vault, telegram_dc, settings) -> None:
+    settings.TELEGRAM_API_ID = None
+    account, _ = _account(telegram_dc)
+
+    with pytest.raises(Exception, match="no API id for this account: set TELEGRAM_API_ID"):
+        account_check(actor=SYSTEM, account=account)
+
+
+def test_the_network_monitor_measures_each_endpoint(db, telegram_dc) -> None:
+    from accounts.telegram.monitor import endpoints_probe
+
+    [probe] = endpoints_probe(timeout=2)
+
+    assert probe.reachable and probe.latency_ms is not None
+    assert probe.endpoint == f"127.0.0.1:{telegram_dc.port}"
+
+
+def test_the_network_monitor_reports_an_unreachable_endpoint(db, settings, server_rsa_pem) -> None:
+    import socket
+
+    from accounts.telegram.monitor import endpoints_probe
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings.TELEGRAM_SERVER_ADDRESS = ("127.0.0.1", sock.getsockname()[1])
+        settings.TELEGRAM_SERVER_RSA_KEY = server_rsa_pem
+        [probe] = endpoints_probe(timeout=2)
+
+    assert not probe.reachable and probe.error
+
+
+def test_a_malformed_server_address_names_the_variable(tmp_path) -> None:
+    from tests.processes import clean_env, manage
+
+    result = manage("check", env=clean_env(DATA_DIR=str(tmp_path), TELEGRAM_SERVER_ADDRESS="nowhere"))
+
+    assert result.returncode != 0 and "TELEGRAM_SERVER_ADDRESS must be host:port" in result.stderr
+
+
+def test_a_server_address_without_its_key_is_refused(tmp_path) -> None:
+    from tests.processes import clean_env, manage
+
+    result = manage("check", env=clean_env(DATA_DIR=str(tmp_path), TELEGRAM_SERVER_ADDRESS="127.0.0.1:4430"))
+
+    assert result.returncode != 0 and "needs TELEGRAM_SERVER_RSA_KEY_FILE" in result.stderr
+    assert os.environ.get("TELEGRAM_SERVER_ADDRESS") is None
