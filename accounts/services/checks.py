@@ -71,7 +71,7 @@ def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
             logger.error("Account %s skipped: its session cannot be read (%s)", account.pk, exc)
     results = asyncio.run(_check_all(jobs)) if jobs else []
     try:
-        return [_apply(account, result, owner) for (account, *_), result in zip(jobs, results, strict=True)]
+        return _record_all([(account, result) for (account, *_), result in zip(jobs, results, strict=True)], owner)
     finally:
         leases_release([a.pk for a in accounts], owner=owner)
 
@@ -87,36 +87,53 @@ async def _check_all(jobs) -> list[CheckResult]:
     return await asyncio.gather(*(one(record, endpoint, profile) for _a, record, endpoint, profile in jobs))
 
 
-def _apply(account: TelegramAccount, result: CheckResult, owner: str) -> CheckDone:
+APPLIED_FIELDS = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",
+                  "flood_wait_until", "telegram_user_id"]  # fmt: skip
+
+
+def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) -> list[CheckDone]:
+    """One transaction for the batch: only rows still leased to us are written (the rest were taken over)."""
     now = timezone.now()
-    nxt: Next = status_next(
-        status=account.status, failures=account.consecutive_failures, result=result, now=now,
-        interval=account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS,
-        jitter=settings.CHECK_JITTER_SECONDS, offline_after=settings.CHECK_OFFLINE_AFTER,
-    )  # fmt: skip
-    previous = account.status
+    done, changed, records, transitions = [], [], [], []
     with transaction.atomic():
-        updated = TelegramAccount.objects.filter(pk=account.pk, lease_owner=owner).update(
-            status=nxt.status, next_check_at=nxt.next_check_at, last_checked_at=now, last_outcome=result.outcome,
-            consecutive_failures=nxt.failures, flood_wait_until=nxt.flood_wait_until,
-            telegram_user_id=result.user_id or account.telegram_user_id,
-        )  # fmt: skip
-        if not updated:  # the lease ran out and someone else took over: their result counts
-            return CheckDone(account.pk, result, previous, previous)
-        CheckRecord.objects.create(
-            account=account, at=now, outcome=result.outcome, detail=result.detail[:200], latency_ms=result.latency_ms
+        held = set(
+            TelegramAccount.objects.select_for_update()
+            .filter(pk__in=[a.pk for a, _ in pairs], lease_owner=owner)
+            .values_list("pk", flat=True)
         )
-        if nxt.status != previous:
-            StatusTransition.objects.create(
-                account=account, at=now, from_status=previous, to_status=nxt.status, reason=nxt.reason
-            )
-            transaction.on_commit(
-                lambda: account_status_changed.send(
-                    sender=TelegramAccount, account=account, old_status=previous, new_status=nxt.status,
-                    reason=nxt.reason,
-                )
+        for account, result in pairs:
+            previous = account.status
+            if account.pk not in held:
+                done.append(CheckDone(account.pk, result, previous, previous))
+                continue
+            nxt: Next = status_next(
+                status=previous, failures=account.consecutive_failures, result=result, now=now,
+                interval=account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS,
+                jitter=settings.CHECK_JITTER_SECONDS, offline_after=settings.CHECK_OFFLINE_AFTER,
             )  # fmt: skip
-    return CheckDone(account.pk, result, nxt.status, previous)
+            account.status, account.next_check_at, account.last_checked_at = nxt.status, nxt.next_check_at, now
+            account.last_outcome, account.consecutive_failures = result.outcome, nxt.failures
+            account.flood_wait_until = nxt.flood_wait_until
+            account.telegram_user_id = result.user_id or account.telegram_user_id
+            changed.append(account)
+            records.append(CheckRecord(account=account, at=now, outcome=result.outcome, detail=result.detail[:200],
+                                       latency_ms=result.latency_ms))  # fmt: skip
+            if nxt.status != previous:
+                transitions.append(StatusTransition(account=account, at=now, from_status=previous,
+                                                    to_status=nxt.status, reason=nxt.reason))  # fmt: skip
+            done.append(CheckDone(account.pk, result, nxt.status, previous))
+        TelegramAccount.objects.bulk_update(changed, APPLIED_FIELDS, batch_size=500)
+        CheckRecord.objects.bulk_create(records, batch_size=1000)
+        StatusTransition.objects.bulk_create(transitions, batch_size=1000)
+        transaction.on_commit(lambda: _announce(transitions))
+    return done
+
+
+def _announce(transitions: list[StatusTransition]) -> None:
+    for t in transitions:
+        account_status_changed.send(
+            sender=TelegramAccount, account=t.account, old_status=t.from_status, new_status=t.to_status, reason=t.reason
+        )
 
 
 def account_check(*, actor, account: TelegramAccount) -> CheckDone:
