@@ -120,7 +120,7 @@ def main() -> None:
             cwd=ROOT,
             env=dict(os.environ),
             start_new_session=True,
-        )  # fmt: skip
+        )
         for i in range(args.workers)
     ]
     try:
