@@ -172,3 +172,22 @@ def test_a_server_address_without_its_key_is_refused(tmp_path) -> None:
 
     assert result.returncode != 0 and "needs TELEGRAM_SERVER_RSA_KEY_FILE" in result.stderr
     assert os.environ.get("TELEGRAM_SERVER_ADDRESS") is None
+
+
+def test_check_history_older_than_its_days_is_pruned(vault, telegram_dc, settings) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.services.checks import checks_prune
+
+    settings.CHECK_HISTORY_DAYS = 30
+    account, _ = _account(telegram_dc)
+    account_check(actor=SYSTEM, account=account)
+    account_check(actor=SYSTEM, account=account)
+    CheckRecord.objects.filter(pk=CheckRecord.objects.earliest("pk").pk).update(
+        at=timezone.now() - dt.timedelta(days=31)
+    )
+
+    assert checks_prune() == 1
+    assert CheckRecord.objects.filter(account=account).count() == 1

@@ -147,3 +147,26 @@ def test_many_checks_share_one_event_loop(dc) -> None:
     results = asyncio.run(all_checks())
 
     assert [r.outcome for r in results] == [CheckOutcome.OK] * 40
+
+
+def test_the_dc_answers_ping_and_a_full_telegram_client_session(dc) -> None:
+    from telethon import TelegramClient, functions, types
+    from telethon.crypto import AuthKey
+    from telethon.sessions import StringSession
+
+    key = os.urandom(256)
+    dc.add_key(key, user_id=7)
+
+    async def session() -> tuple[int, int]:
+        string = StringSession()
+        string.set_dc(2, "127.0.0.1", dc.port)
+        string.auth_key = AuthKey(key)
+        client = TelegramClient(string, 12345, "0" * 32, receive_updates=False, flood_sleep_threshold=0)
+        await asyncio.wait_for(client.connect(), 10)
+        pong = await asyncio.wait_for(client(functions.PingRequest(ping_id=99)), 10)
+        [me] = await asyncio.wait_for(client(functions.users.GetUsersRequest([types.InputUserSelf()])), 10)
+        await client.disconnect()
+        return pong.ping_id, me.id
+
+    assert asyncio.run(session()) == (99, 7)
+    assert dc.stats(key).requests["GetStateRequest"] == 1  # connect() asks for the update state
