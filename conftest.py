@@ -109,3 +109,18 @@ def telegram_dc(settings, server_rsa_pem):
         settings.TELEGRAM_API_ID = 12345
         settings.TELEGRAM_CHECK_TIMEOUT = 5
         yield dc
+
+
+@pytest.fixture
+def bot(settings):
+    """A loopback Bot API, and settings that deliver alerts to it (default chat -100500)."""
+    from tests.botapi_server import TOKEN, LoopbackBotAPI
+
+    with LoopbackBotAPI() as server:
+        settings.TELEGRAM_BOT_API_URL = server.url
+        settings.TELEGRAM_BOT_TOKEN = TOKEN
+        settings.TELEGRAM_CHAT_ID = "-100500"
+        settings.ALERT_DIGEST_WINDOW_SECONDS = 0
+        settings.ALERT_DELIVERY_KICK = False
+        settings.ALERT_SEND_TIMEOUT = 2
+        yield server

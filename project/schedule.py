@@ -41,6 +41,12 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         description="TCP connect latency to each configured Telegram endpoint.",
     ),
     PeriodicJob(
+        name="alert-delivery",
+        task="alerts.deliver",
+        every_seconds=10,
+        description="Sends what waits in the alert outbox; delivery resumes by itself after an outage.",
+    ),
+    PeriodicJob(
         name="check-history-prune",
         task="accounts.checks_prune",
         every_seconds=3600,

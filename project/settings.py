@@ -289,3 +289,18 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
+
+# Alerts: the Bot API and the default route.
+TELEGRAM_BOT_API_URL = env_url("TELEGRAM_BOT_API_URL", ("https", "http")) or "https://api.telegram.org"
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
+if TELEGRAM_BOT_TOKEN is not None and not re.fullmatch(r"[0-9]{5,16}:[A-Za-z0-9_-]{30,64}", TELEGRAM_BOT_TOKEN):
+    raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is not a bot token (digits, a colon, then 30-64 characters)")
+TELEGRAM_CHAT_ID = env_str("TELEGRAM_CHAT_ID")
+if TELEGRAM_CHAT_ID is not None and not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32}", TELEGRAM_CHAT_ID):
+    raise ImproperlyConfigured("TELEGRAM_CHAT_ID must be a numeric chat id or @channelname")
+ALERT_DIGEST_WINDOW_SECONDS = env_int("ALERT_DIGEST_WINDOW_SECONDS", 5, minimum=0, maximum=600)
+ALERT_DIGEST_LIST_LIMIT = env_int("ALERT_DIGEST_LIST_LIMIT", 25, minimum=1, maximum=200)
+ALERT_CLAIM_SECONDS = env_int("ALERT_CLAIM_SECONDS", 120, minimum=10)
+ALERT_SEND_TIMEOUT = env_int("ALERT_SEND_TIMEOUT", 10, minimum=1, maximum=120)
+ALERT_DELIVERY_KICK = env_bool("ALERT_DELIVERY_KICK", True)  # queue a sweep right after an alert
+CONSOLE_URL = env_url("CONSOLE_URL", ("https", "http")) or "http://127.0.0.1:8000"

@@ -1,0 +1,64 @@
+"""Alert routes, their statistics, and sending a test message."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.models import Route
+from alerts.selectors import delivery_totals, routes_with_stats
+from alerts.services import alert_test_send
+
+
+class CanViewRoutes(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_perm("alerts.view_route"))
+
+
+class RouteStatsSerializer(serializers.ModelSerializer):
+    delivery_latency_seconds = serializers.SerializerMethodField()
+    pending = serializers.IntegerField()
+
+    class Meta:
+        model = Route
+        fields = ["id", "name", "kind_pattern", "min_severity", "chat_id", "thread_id", "enabled", "disabled_reason",
+                  "cooldown_seconds", "repeat_seconds", "sent", "failed", "suppressed", "silenced", "pending",
+                  "last_error", "last_error_at", "last_success_at", "delivery_latency_seconds"]  # fmt: skip
+
+    def get_delivery_latency_seconds(self, route) -> float | None:
+        return route.delivery_latency.total_seconds() if route.delivery_latency else None
+
+
+class AlertStats(APIView):
+    permission_classes = [CanViewRoutes]
+
+    @extend_schema(
+        responses={200: RouteStatsSerializer(many=True)}, description="Delivery statistics per route and overall."
+    )
+    def get(self, request: Request) -> Response:
+        routes = RouteStatsSerializer(routes_with_stats(), many=True).data
+        return Response({"overall": delivery_totals(), "routes": routes})
+
+
+class TestRequest(serializers.Serializer):
+    route = serializers.IntegerField(required=False, help_text="route id; the default route when omitted")
+
+
+class AlertTest(APIView):
+    @extend_schema(request=TestRequest, responses={200: None, 502: None}, description="Send a test message to a route.")
+    def post(self, request: Request) -> Response:
+        form = TestRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        if "route" in form.validated_data:
+            route = get_object_or_404(Route, pk=form.validated_data["route"])
+        else:
+            route = get_object_or_404(Route, name="default")
+        result = alert_test_send(actor=request.user, route=route)
+        if not result.ok:
+            return Response({"sent": False, "error": result.error}, status=status.HTTP_502_BAD_GATEWAY)
+        return Response({"sent": True, "route": route.name, "message_id": result.message_id})

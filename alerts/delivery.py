@@ -1,0 +1,219 @@
+"""Delivering the outbox: claim, digest per chat, pace, send, and account for every row.
+
+A row is claimed with a conditional update; just before its message goes on the wire it is
+marked in flight (committed). A sweep that dies leaves claimed rows (taken back later and
+sent) or in-flight rows (never sent again: marked unconfirmed). So no row is sent twice,
+and none is dropped before it reached Telegram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts.botapi import SendResult, bot_message_send
+from alerts.digest import Part, digest_render
+from alerts.models import ChatPace, Delivery, Notification, Route, Severity
+from project.retry import Backoff, RetryPolicy
+
+logger = logging.getLogger(__name__)
+RETRY = RetryPolicy(Backoff.EXPONENTIAL, base_seconds=5, max_seconds=600, max_attempts=8, jitter=0.2)
+GROUP_PER_MINUTE = 10  # Telegram allows 20 a minute in a group; a storm should read calmly
+PRIVATE_GAP = 1.0
+GLOBAL_PER_SECOND = 30
+
+
+@dataclass
+class SweepReport:
+    sent_messages: int = 0
+    sent_rows: int = 0
+    retried_rows: int = 0
+    failed_rows: int = 0
+    taken_back: int = 0
+    unconfirmed: int = 0
+
+
+def deliver_sweep(*, budget_seconds: float = 45.0) -> SweepReport:
+    report = SweepReport()
+    deadline = time.monotonic() + budget_seconds
+    _recover_stale(report)
+    now = timezone.now()
+    window = dt.timedelta(seconds=settings.ALERT_DIGEST_WINDOW_SECONDS)
+    pending = (
+        Notification.objects.filter(state=Delivery.PENDING, next_attempt_at__lte=now, route__enabled=True)
+        .select_related("route")
+        .order_by("created_at", "pk")
+    )
+    chats: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    oldest: dict[tuple[str, int | None], dt.datetime] = {}
+    for pk, chat, thread, created in pending.values_list("pk", "route__chat_id", "route__thread_id", "created_at"):
+        chats[(chat, thread)].append(pk)
+        oldest.setdefault((chat, thread), created)
+    for chat_key, ids in chats.items():
+        if now - oldest[chat_key] < window:
+            continue  # let the digest gather a little longer
+        if time.monotonic() >= deadline:
+            break
+        _deliver_chat(chat_key, ids, deadline, report)
+    return report
+
+
+def _recover_stale(report: SweepReport) -> None:
+    stale = timezone.now() - dt.timedelta(seconds=settings.ALERT_CLAIM_SECONDS)
+    report.taken_back += Notification.objects.filter(state=Delivery.CLAIMED, claimed_at__lt=stale).update(
+        state=Delivery.PENDING, claim_token=""
+    )
+    report.unconfirmed += Notification.objects.filter(state=Delivery.IN_FLIGHT, claimed_at__lt=stale).update(
+        state=Delivery.UNCONFIRMED, last_error="its sender stopped mid-request; not resent"
+    )
+
+
+def _deliver_chat(chat_key: tuple[str, int | None], ids: list[int], deadline: float, report: SweepReport) -> None:
+    token = uuid.uuid4().hex
+    claimed_at = timezone.now()
+    Notification.objects.filter(pk__in=ids, state=Delivery.PENDING).update(
+        state=Delivery.CLAIMED, claim_token=token, claimed_at=claimed_at
+    )
+    rows = list(
+        Notification.objects.filter(claim_token=token, state=Delivery.CLAIMED)
+        .select_related("alert", "route")
+        .order_by("-alert__severity", "created_at", "pk")
+    )
+    if not rows:
+        return
+    chat_id, thread_id = chat_key
+    parts = digest_render(rows, list_limit=settings.ALERT_DIGEST_LIST_LIMIT, console_url=settings.CONSOLE_URL)
+    summarised = [r.pk for r in rows if r.summarised]
+    if summarised:
+        Notification.objects.filter(pk__in=summarised).update(summarised=True)
+    for index, part in enumerate(parts):
+        wait = _pace_wait(chat_id)
+        if time.monotonic() + wait >= deadline:
+            _take_back([pk for p in parts[index:] for pk in p.notification_ids], token)
+            return
+        if wait:
+            time.sleep(wait)
+        _pace_record(chat_id)
+        Notification.objects.filter(pk__in=part.notification_ids, claim_token=token).update(state=Delivery.IN_FLIGHT)
+        result = bot_message_send(chat_id=chat_id, text=part.text, thread_id=thread_id)
+        if not _settle(part, result, rows, token, report):
+            _take_back([pk for p in parts[index + 1 :] for pk in p.notification_ids], token)
+            return
+        report.sent_messages += 1
+
+
+def _settle(part: Part, result: SendResult, rows: list[Notification], token: str, report: SweepReport) -> bool:
+    """Record how one message went; False stops this chat for this sweep."""
+    now = timezone.now()
+    mine = Notification.objects.filter(pk__in=part.notification_ids, claim_token=token)
+    route_ids = {r.route_id for r in rows if r.pk in set(part.notification_ids)}
+    if result.ok:
+        count = mine.update(state=Delivery.SENT, sent_at=now, last_error="")
+        report.sent_rows += count
+        for route_id in route_ids:
+            sent_here = sum(1 for r in rows if r.route_id == route_id and r.pk in set(part.notification_ids))
+            Route.objects.filter(pk=route_id).update(sent=F("sent") + sent_here, last_success_at=now)
+        return True
+    Route.objects.filter(pk__in=route_ids).update(last_error=result.error[:300], last_error_at=now)
+    if result.migrate_to_chat_id:
+        old = rows[0].route.chat_id
+        Route.objects.filter(chat_id=old).update(chat_id=result.migrate_to_chat_id)
+        ChatPace.objects.filter(chat_id=old).delete()
+        mine.update(state=Delivery.PENDING, claim_token="", next_attempt_at=now, last_error=result.error[:300])
+        report.retried_rows += len(part.notification_ids)
+        logger.warning("Chat %s became %s; routes updated and messages resent", old, result.migrate_to_chat_id)
+        return False
+    if result.temporary:
+        if result.retry_after:
+            _pace_block(rows[0].route.chat_id, result.retry_after)
+        _retry(mine, result, now, report)
+        return False
+    failed = mine.update(state=Delivery.FAILED, last_error=result.error[:300])
+    report.failed_rows += failed
+    for route_id in route_ids:
+        _route_disable(route_id, result.error)
+    return False
+
+
+def _retry(rows_qs, result: SendResult, now: dt.datetime, report: SweepReport) -> None:
+    for row in rows_qs:
+        attempts = row.attempts + 1
+        if RETRY.gives_up_after(attempts):
+            rows_qs.filter(pk=row.pk).update(state=Delivery.FAILED, attempts=attempts, last_error=result.error[:300])
+            Route.objects.filter(pk=row.route_id).update(failed=F("failed") + 1)
+            report.failed_rows += 1
+            continue
+        delay = result.retry_after if result.retry_after else RETRY.delay(attempts)
+        rows_qs.filter(pk=row.pk).update(
+            state=Delivery.PENDING, claim_token="", attempts=attempts, last_error=result.error[:300],
+            next_attempt_at=now + dt.timedelta(seconds=delay),
+        )  # fmt: skip
+        report.retried_rows += 1
+
+
+def _take_back(ids: list[int], token: str) -> None:
+    Notification.objects.filter(pk__in=ids, claim_token=token, state=Delivery.CLAIMED).update(
+        state=Delivery.PENDING, claim_token=""
+    )
+
+
+def _route_disable(route_id: int, error: str) -> None:
+    from alerts.services import alert_raise
+
+    route = Route.objects.get(pk=route_id)
+    Route.objects.filter(pk=route_id).update(enabled=False, disabled_reason=error[:200], failed=F("failed") + 1)
+    logger.error("Route %s disabled: %s", route.name, error)
+    if route.name != "default":
+        alert_raise(kind="alerts.route_disabled", severity=Severity.CRITICAL, key=route.name,
+                    summary=f"Route {route.name} ({route.chat_id}) was disabled: {error}")  # fmt: skip
+
+
+# --- pace: per chat (Telegram's limits, kept calmer in groups) and overall -----------------------
+
+
+def _limits(chat_id: str) -> tuple[int, float]:
+    return (GROUP_PER_MINUTE, PRIVATE_GAP) if chat_id.startswith("-") or chat_id.startswith("@") else (60, PRIVATE_GAP)
+
+
+def _pace_wait(chat_id: str) -> float:
+    now = time.time()
+    per_minute, gap = _limits(chat_id)
+    pace = ChatPace.objects.filter(chat_id=chat_id).first()
+    overall = ChatPace.objects.filter(chat_id="*").first()
+    wait = 0.0
+    if pace:
+        recent = [t for t in pace.sent_at if now - t < 60]
+        if pace.blocked_until and pace.blocked_until.timestamp() > now:
+            wait = max(wait, pace.blocked_until.timestamp() - now)
+        if recent:
+            wait = max(wait, recent[-1] + gap - now)
+        if len(recent) >= per_minute:
+            wait = max(wait, recent[-per_minute] + 60 - now)
+    if overall:
+        last_second = [t for t in overall.sent_at if now - t < 1]
+        if len(last_second) >= GLOBAL_PER_SECOND:
+            wait = max(wait, last_second[0] + 1 - now)
+    return max(0.0, wait)
+
+
+def _pace_record(chat_id: str) -> None:
+    now = time.time()
+    with transaction.atomic():
+        for key, keep in ((chat_id, 60), ("*", 1)):
+            pace, _ = ChatPace.objects.select_for_update().get_or_create(chat_id=key)
+            pace.sent_at = [t for t in pace.sent_at if now - t < keep] + [now]
+            pace.save(update_fields=["sent_at"])
+
+
+def _pace_block(chat_id: str, seconds: int) -> None:
+    until = timezone.now() + dt.timedelta(seconds=seconds)
+    ChatPace.objects.update_or_create(chat_id=chat_id, defaults={"blocked_until": until})

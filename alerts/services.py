@@ -1,0 +1,138 @@
+"""alert_raise and alert_resolve: the only ways in. Each notification becomes an outbox row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts.botapi import SendResult
+from alerts.models import Alert, AlertState, Delivery, Notification, Route, Severity, Silence
+
+logger = logging.getLogger(__name__)
+
+
+def route_default() -> Route | None:
+    """The route TELEGRAM_CHAT_ID describes: everything, from info up."""
+    if not settings.TELEGRAM_CHAT_ID:
+        return None
+    route, _ = Route.objects.get_or_create(
+        name="default", defaults={"chat_id": settings.TELEGRAM_CHAT_ID, "min_severity": Severity.INFO}
+    )
+    return route
+
+
+def routes_for(kind: str, severity: int) -> list[Route]:
+    route_default()
+    return [route for route in Route.objects.filter(enabled=True) if route.matches(kind, severity)]
+
+
+def alert_raise(*, kind: str, severity: int, key: str, summary: str, details: dict | None = None) -> Alert:
+    now = timezone.now()
+    fingerprint = f"{kind}:{key}"[:300]
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(fingerprint=fingerprint).first()
+        refired = alert is None or alert.state == AlertState.RESOLVED
+        if alert is None:
+            alert = Alert(fingerprint=fingerprint, kind=kind, key=key, first_seen=now, count=0)
+        if refired:
+            alert.state, alert.resolved_at, alert.count, alert.first_seen = AlertState.FIRING, None, 0, now
+        alert.severity = max(alert.severity or 0, severity) if not refired else severity
+        alert.summary, alert.details, alert.last_seen = summary[:500], details or {}, now
+        alert.count += 1
+        alert.save()
+        silenced = _silenced(kind, key, now)
+        for route in routes_for(kind, alert.severity):
+            if refired:
+                _notify(alert, route, "firing", now, silenced, cooling=_notified_within(alert, route, now))
+            elif route.repeat_seconds and not _notified_within(alert, route, now, route.repeat_seconds):
+                _notify(alert, route, "reminder", now, silenced, cooling=False)
+            else:  # a repeat inside the cooldown: only the counter moves
+                Route.objects.filter(pk=route.pk).update(suppressed=F("suppressed") + 1)
+        if refired:
+            transaction.on_commit(_kick_delivery)
+    return alert
+
+
+def alert_resolve(*, kind: str, key: str) -> Alert | None:
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(fingerprint=f"{kind}:{key}"[:300]).first()
+        if alert is None or alert.state == AlertState.RESOLVED:
+            return alert
+        alert.state, alert.resolved_at = AlertState.RESOLVED, now
+        alert.save(update_fields=["state", "resolved_at"])
+        told = Notification.objects.filter(alert=alert, event__in=("firing", "reminder"))
+        # Not yet sent: say nothing at all, rather than "down" and "up" in one breath.
+        unsent = told.filter(state=Delivery.PENDING)
+        for route_id in set(unsent.values_list("route_id", flat=True)):
+            Route.objects.filter(pk=route_id).update(suppressed=F("suppressed") + 1)
+        unsent.update(state=Delivery.SUPPRESSED, last_error="resolved before it was sent")
+        for route in Route.objects.filter(pk__in=told.filter(state=Delivery.SENT).values("route_id"), enabled=True):
+            _notify(alert, route, "resolved", now, silenced=False, cooling=False)
+        transaction.on_commit(_kick_delivery)
+    return alert
+
+
+def _notify(alert: Alert, route: Route, event: str, now: dt.datetime, silenced: bool, cooling: bool) -> None:
+    state = Delivery.SILENCED if silenced else Delivery.SUPPRESSED if cooling else Delivery.PENDING
+    Notification.objects.create(alert=alert, route=route, event=event, state=state, created_at=now, next_attempt_at=now)
+    if silenced:
+        Route.objects.filter(pk=route.pk).update(silenced=F("silenced") + 1)
+    elif cooling:
+        Route.objects.filter(pk=route.pk).update(suppressed=F("suppressed") + 1)
+
+
+def _notified_within(alert: Alert, route: Route, now: dt.datetime, seconds: int | None = None) -> bool:
+    window = dt.timedelta(seconds=route.cooldown_seconds if seconds is None else seconds)
+    return Notification.objects.filter(
+        alert=alert, route=route, event__in=("firing", "reminder"), created_at__gte=now - window,
+        state__in=(Delivery.PENDING, Delivery.CLAIMED, Delivery.IN_FLIGHT, Delivery.SENT),
+    ).exists()  # fmt: skip
+
+
+def _silenced(kind: str, key: str, now: dt.datetime) -> bool:
+    return any(silence.covers(kind, key) for silence in Silence.objects.filter(until__gt=now))
+
+
+def _kick_delivery() -> None:
+    """Ask a worker to sweep once the digest window has passed; the beat sweep covers a broker outage."""
+    from django.core.cache import cache
+
+    from alerts.tasks import deliver_task
+
+    if not settings.ALERT_DELIVERY_KICK:
+        return
+    if not cache.add("alerts:kicked", "1", timeout=max(1, settings.ALERT_DIGEST_WINDOW_SECONDS)):
+        return  # one kick per window is enough: the sweep takes everything pending
+    try:
+        deliver_task.apply_async(countdown=settings.ALERT_DIGEST_WINDOW_SECONDS, retry=False)
+    except Exception as exc:
+        logger.warning("Could not queue alert delivery (%s); the periodic sweep will send it", type(exc).__name__)
+
+
+def alert_test_send(*, actor, route: Route) -> SendResult:
+    """Send a test message to a route now; needs alerts.send_test, and is audited."""
+    from django.core.exceptions import PermissionDenied
+
+    from alerts.botapi import bot_message_send
+    from audit.services import audit_denied, audit_record
+
+    if not actor.has_perm("alerts.send_test"):
+        audit_denied(actor=actor, action="alerts.test", target=route)
+        raise PermissionDenied("you may not send test alerts")
+    with transaction.atomic():
+        audit_record(actor=actor, action="alerts.test", target=route)
+    text = f"✅ <b>tgfleet test</b>: route {escape(route.name)} reaches this chat."
+    result = bot_message_send(chat_id=route.chat_id, text=text, thread_id=route.thread_id)
+    now = timezone.now()
+    if result.ok:
+        Route.objects.filter(pk=route.pk).update(last_success_at=now)
+    else:
+        Route.objects.filter(pk=route.pk).update(last_error=result.error[:300], last_error_at=now)
+    return result
