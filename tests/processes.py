@@ -36,6 +36,13 @@ def manage(*args: str, env: Mapping[str, str], timeout: float = 60) -> subproces
     )
 
 
+def broker_purge() -> None:
+    """Drop tasks other tests left in a shared broker (Redis outlives them); they are not this test's."""
+    from project.celery import app
+
+    app.control.purge()
+
+
 @contextmanager
 def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
     """A real Celery worker in its own process; yields its node name."""

@@ -13,7 +13,7 @@ from accounts.tasks import checks_batch_task, checks_dispatch_task
 from conftest import SYSTEM
 from tests import session_makers as make
 from tests.mtproto_dc import Behaviour
-from tests.processes import celery_worker, clean_env
+from tests.processes import broker_purge, celery_worker, clean_env
 from tests.services import service_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
@@ -26,6 +26,7 @@ def worker_env(vault, telegram_dc, settings, tmp_path, server_rsa_pem):
     if connection.vendor != "postgresql":
         pytest.skip("workers share the test database only on PostgreSQL")
     db = connection.settings_dict
+    broker_purge()
     pem = tmp_path / "server.pem"
     pem.write_text(server_rsa_pem)
     return clean_env(
