@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -95,7 +95,9 @@ def _deliver_chat(chat_key: tuple[str, int | None], ids: list[int], deadline: fl
     summarised = [r.pk for r in rows if r.summarised]
     if summarised:
         Notification.objects.filter(pk__in=summarised).update(summarised=True)
-    for index, part in enumerate(parts):
+    index, waits_for_429 = 0, 0
+    while index < len(parts):
+        part = parts[index]
         wait = _pace_wait(chat_id)
         if time.monotonic() + wait >= deadline:
             _take_back([pk for p in parts[index:] for pk in p.notification_ids], token)
@@ -105,22 +107,31 @@ def _deliver_chat(chat_key: tuple[str, int | None], ids: list[int], deadline: fl
         _pace_record(chat_id)
         Notification.objects.filter(pk__in=part.notification_ids, claim_token=token).update(state=Delivery.IN_FLIGHT)
         result = bot_message_send(chat_id=chat_id, text=part.text, thread_id=thread_id)
+        if result.retry_after and waits_for_429 < 3 and time.monotonic() + result.retry_after < deadline:
+            # Telegram refused it outright, so nothing was delivered: wait as told, then send it again.
+            Notification.objects.filter(pk__in=part.notification_ids, claim_token=token).update(
+                state=Delivery.CLAIMED, last_error=result.error[:300]
+            )
+            _pace_block(chat_id, result.retry_after)
+            waits_for_429 += 1
+            continue
         if not _settle(part, result, rows, token, report):
             _take_back([pk for p in parts[index + 1 :] for pk in p.notification_ids], token)
             return
         report.sent_messages += 1
+        index += 1
 
 
 def _settle(part: Part, result: SendResult, rows: list[Notification], token: str, report: SweepReport) -> bool:
     """Record how one message went; False stops this chat for this sweep."""
     now = timezone.now()
+    in_part = set(part.notification_ids)
     mine = Notification.objects.filter(pk__in=part.notification_ids, claim_token=token)
-    route_ids = {r.route_id for r in rows if r.pk in set(part.notification_ids)}
+    per_route = Counter(r.route_id for r in rows if r.pk in in_part)
+    route_ids = set(per_route)
     if result.ok:
-        count = mine.update(state=Delivery.SENT, sent_at=now, last_error="")
-        report.sent_rows += count
-        for route_id in route_ids:
-            sent_here = sum(1 for r in rows if r.route_id == route_id and r.pk in set(part.notification_ids))
+        report.sent_rows += mine.update(state=Delivery.SENT, sent_at=now, last_error="")
+        for route_id, sent_here in per_route.items():
             Route.objects.filter(pk=route_id).update(sent=F("sent") + sent_here, last_success_at=now)
         return True
     Route.objects.filter(pk__in=route_ids).update(last_error=result.error[:300], last_error_at=now)
@@ -145,19 +156,20 @@ def _settle(part: Part, result: SendResult, rows: list[Notification], token: str
 
 
 def _retry(rows_qs, result: SendResult, now: dt.datetime, report: SweepReport) -> None:
-    for row in rows_qs:
-        attempts = row.attempts + 1
-        if RETRY.gives_up_after(attempts):
-            rows_qs.filter(pk=row.pk).update(state=Delivery.FAILED, attempts=attempts, last_error=result.error[:300])
-            Route.objects.filter(pk=row.route_id).update(failed=F("failed") + 1)
-            report.failed_rows += 1
+    """Back to pending with backoff by attempt number (one update per distinct count), or failed for good."""
+    error = result.error[:300]
+    for attempts in sorted(set(rows_qs.values_list("attempts", flat=True))):
+        group = rows_qs.filter(attempts=attempts)
+        if RETRY.gives_up_after(attempts + 1):
+            for route_id, n in Counter(group.values_list("route_id", flat=True)).items():
+                Route.objects.filter(pk=route_id).update(failed=F("failed") + n)
+            report.failed_rows += group.update(state=Delivery.FAILED, attempts=attempts + 1, last_error=error)
             continue
-        delay = result.retry_after if result.retry_after else RETRY.delay(attempts)
-        rows_qs.filter(pk=row.pk).update(
-            state=Delivery.PENDING, claim_token="", attempts=attempts, last_error=result.error[:300],
+        delay = result.retry_after or RETRY.delay(attempts + 1)
+        report.retried_rows += group.update(
+            state=Delivery.PENDING, claim_token="", attempts=attempts + 1, last_error=error,
             next_attempt_at=now + dt.timedelta(seconds=delay),
         )  # fmt: skip
-        report.retried_rows += 1
 
 
 def _take_back(ids: list[int], token: str) -> None:

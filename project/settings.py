@@ -168,6 +168,8 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Alert delivery has its own queue, so a storm of account checks can never hold it up.
+CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
 CELERY_TIMEZONE = "UTC"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -248,7 +250,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"telethon": {"level": "WARNING"}},
+    # The gateway turns every Telethon failure into a check outcome; its own reconnect ERRORs are noise.
+    "loggers": {"telethon": {"level": "WARNING"}, "telethon.network.mtprotosender": {"level": "CRITICAL"}},
 }
 
 # The first admin account made by `manage.py ensure_admin`.

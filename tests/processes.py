@@ -49,7 +49,20 @@ def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "project", "worker", "--pool", "solo", "-n", name, "-l", "INFO"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "project",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                "celery,alerts",
+                "-n",
+                name,
+                "-l",
+                "INFO",
+            ],
             cwd=ROOT,
             env=dict(env),
             stdout=log,

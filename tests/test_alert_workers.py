@@ -72,7 +72,7 @@ def test_a_worker_killed_mid_send_neither_duplicates_nor_loses(worker_env, bot, 
     bot.then("slow:30")  # the first message hangs on the wire
     with open(tmp_path / "victim.log", "w") as log:
         victim = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "project", "worker", "--pool", "solo", "-n", "victim@localhost"],
+            [str(BIN / "celery"), "-A", "project", "worker", "--pool", "solo", "-Q", "alerts", "-n", "victim@lo"],
             cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:

@@ -76,6 +76,10 @@ async def _close(sender: MTProtoSender) -> None:
     try:
         async with asyncio.timeout(2):
             await sender.disconnect()
+        # Telethon parks the connection's end on a future nobody awaits; take it, or asyncio logs an ERROR.
+        ended = getattr(sender, "_disconnected", None)
+        if ended is not None and ended.done() and not ended.cancelled():
+            ended.exception()
     except (Exception, asyncio.CancelledError) as exc:  # closing is best effort
         logging.getLogger(__name__).debug("closing the check's connection failed: %s", type(exc).__name__)
 
