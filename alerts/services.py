@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from html import escape
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from alerts.botapi import SendResult
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Severity, Silence
 
 logger = logging.getLogger(__name__)
+KICK_PAUSE_SECONDS = 30
+_kick_paused_until = 0.0
 
 
 def route_default() -> Route | None:
@@ -106,10 +109,13 @@ def _kick_delivery() -> None:
 
     from alerts.tasks import deliver_task
 
-    if not settings.ALERT_DELIVERY_KICK:
+    global _kick_paused_until
+    if not settings.ALERT_DELIVERY_KICK or time.monotonic() < _kick_paused_until:
         return
-    if not cache.add("alerts:kicked", "1", timeout=max(1, settings.ALERT_DIGEST_WINDOW_SECONDS)):
-        return  # one kick per window is enough: the sweep takes everything pending
+    # False: kicked within this window already (the sweep takes everything pending). None: the cache
+    # is down (django-redis ignores its errors), most likely with the broker; try, and say so if it fails.
+    if cache.add("alerts:kicked", "1", timeout=max(1, settings.ALERT_DIGEST_WINDOW_SECONDS)) is False:
+        return
     try:
         deliver_task.apply_async(countdown=settings.ALERT_DIGEST_WINDOW_SECONDS, retry=False)
     except Exception as exc:

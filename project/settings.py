@@ -250,8 +250,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # The gateway turns every Telethon failure into a check outcome; its own reconnect ERRORs are noise.
-    "loggers": {"telethon": {"level": "WARNING"}, "telethon.network.mtprotosender": {"level": "CRITICAL"}},
+    # The gateway turns every Telethon network failure into a check outcome; its own logs of them are noise.
+    "loggers": {"telethon": {"level": "WARNING"}, "telethon.network": {"level": "CRITICAL"}},
 }
 
 # The first admin account made by `manage.py ensure_admin`.

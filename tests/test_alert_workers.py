@@ -94,3 +94,31 @@ def test_a_worker_killed_mid_send_neither_duplicates_nor_loses(worker_env, bot, 
     assert states == {"0": "unconfirmed", "1": "unconfirmed", "2": "sent", "3": "sent"}
     assert len(bot.arrived) == 2  # the killed request once, the rest once: nothing sent twice
     assert "acc2:" in bot.arrived[1].text and "acc0:" not in bot.arrived[1].text
+
+
+def test_an_alert_raised_while_the_broker_is_down_waits_and_is_delivered(worker_env, bot, tmp_path) -> None:
+    import socket
+
+    from tests.processes import manage
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: Redis "down"
+        down = {**worker_env, "REDIS_URL": f"redis://127.0.0.1:{closed.getsockname()[1]}/0",
+                "ALERT_DELIVERY_KICK": "true"}  # fmt: skip
+        code = (
+            "from alerts.services import alert_raise; from alerts.models import Severity; "
+            "alert_raise(kind='account.offline', severity=Severity.CRITICAL, key='42', summary='acc42: network')"
+        )
+        started = time.monotonic()
+        raised = manage("shell", "-v0", "-c", code, env=down, timeout=60)
+
+    assert raised.returncode == 0, raised.stderr
+    assert time.monotonic() - started < 30
+    assert "Could not queue alert delivery" in raised.stderr
+    assert list(Notification.objects.values_list("state", flat=True)) == [Delivery.PENDING]
+
+    with celery_worker(worker_env, tmp_path / "after.log"):  # the broker is back; the periodic sweep runs
+        deliver_task.delay().get(timeout=60)
+
+    assert list(Notification.objects.values_list("state", flat=True)) == [Delivery.SENT]
+    assert "acc42" in bot.received[0].text
