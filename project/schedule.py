@@ -29,6 +29,12 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         description="Proves beat, broker and a worker work together; health reads its age.",
     ),
     PeriodicJob(
+        name="health-watch",
+        task="health.watch",
+        every_seconds=60,
+        description="Runs the health checks; failing components raise alerts, recovered ones resolve them.",
+    ),
+    PeriodicJob(
         name="account-checks",
         task="accounts.checks_dispatch",
         every_seconds=30,

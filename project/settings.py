@@ -307,3 +307,7 @@ ALERT_CLAIM_SECONDS = env_int("ALERT_CLAIM_SECONDS", 120, minimum=10)
 ALERT_SEND_TIMEOUT = env_int("ALERT_SEND_TIMEOUT", 10, minimum=1, maximum=120)
 ALERT_DELIVERY_KICK = env_bool("ALERT_DELIVERY_KICK", True)  # queue a sweep right after an alert
 CONSOLE_URL = env_url("CONSOLE_URL", ("https", "http")) or "http://127.0.0.1:8000"
+
+# Health: how long results are reused, and whether the detailed view needs a login or token.
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 30, minimum=0, maximum=3600)
+HEALTH_DETAILED_REQUIRES_AUTH = env_bool("HEALTH_DETAILED_REQUIRES_AUTH", True)

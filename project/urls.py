@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from health import views as health_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("health", health_views.health),
     path("health/", include("health.urls")),
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("audit.urls")),

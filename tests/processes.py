@@ -70,6 +70,7 @@ def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
             start_new_session=True,
         )
         try:
+            _wait_ready(log_path, proc)
             yield name
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -78,3 +79,17 @@ def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+def _wait_ready(log_path: Path, proc: subprocess.Popen, seconds: float = 60) -> None:
+    """Until the worker says it is ready (it consumes and answers pings only from then on)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if " ready." in log_path.read_text(errors="replace"):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early; see {log_path}")
+        time.sleep(0.1)
+    raise RuntimeError(f"celery worker not ready after {seconds:g}s; see {log_path}")

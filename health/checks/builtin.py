@@ -1,0 +1,130 @@
+"""The built-in checks: database, cache, broker and workers, Telegram, session store, encryption, accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import stat
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from health.checks.base import Finding, HealthCheck
+
+
+class DatabaseCheck(HealthCheck):
+    name, critical = "database", True
+
+    def run(self) -> Finding:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return Finding(True, f"{connection.vendor} answers")
+
+
+class CacheCheck(HealthCheck):
+    name, critical = "cache", False  # only a cache: tgfleet works without it, slower
+
+    def run(self) -> Finding:
+        key, value = f"health:{uuid.uuid4().hex}", uuid.uuid4().hex
+        cache.set(key, value, 10)
+        if cache.get(key) != value:
+            return Finding(False, "the cache did not return what was stored (unreachable?)")
+        cache.delete(key)
+        return Finding(True, f"{settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]} round trip ok")
+
+
+class BrokerCheck(HealthCheck):
+    name, critical, timeout = "workers", True, 5.0
+
+    def run(self) -> Finding:
+        from project.celery import app
+
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        replies = app.control.ping(timeout=1.5)
+        if not replies:
+            return Finding(False, "the broker answers but no worker replied to ping")
+        return Finding(True, f"{len(replies)} worker(s) answered", {"workers": len(replies)})
+
+
+class TelegramCheck(HealthCheck):
+    name, critical, timeout = "telegram", False, 6.0
+
+    def run(self) -> Finding:
+        from accounts.models import EndpointProbe
+        from accounts.telegram.endpoint import endpoints_configured
+
+        fresh = timezone.now() - dt.timedelta(minutes=3)
+        probes = list(EndpointProbe.objects.filter(checked_at__gte=fresh))
+        if probes:  # the network monitor's recent measurements
+            up = [p for p in probes if p.reachable]
+            message = f"{len(up)} of {len(probes)} endpoints reachable (network monitor)"
+            return Finding(bool(up), message, {p.endpoint: p.latency_ms for p in probes}, warn=len(up) < len(probes))
+        endpoint = endpoints_configured()[0]
+        with socket.create_connection((endpoint.host, endpoint.port), timeout=3):
+            pass
+        return Finding(True, f"{endpoint.host}:{endpoint.port} accepts connections")
+
+
+class SessionStoreCheck(HealthCheck):
+    name, critical = "session_store", True
+    min_free_bytes = 100 * 1024 * 1024
+
+    def run(self) -> Finding:
+        location = Path(settings.STORAGES["sessions"]["OPTIONS"]["location"])
+        location.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(location.stat().st_mode)
+        if not os.access(location, os.W_OK):
+            return Finding(False, "the session store is not writable")
+        free = shutil.disk_usage(location).free
+        details = {"mode": f"{mode:o}", "free_bytes": free}
+        if mode & 0o077:
+            return Finding(True, f"mode {mode:o} is looser than 0700", details, warn=True)
+        if free < self.min_free_bytes:
+            return Finding(False, f"only {free // 1048576} MiB free", details)
+        return Finding(True, f"writable, mode {mode:o}, {free // 1048576} MiB free", details)
+
+
+class EncryptionCheck(HealthCheck):
+    name, critical = "encryption", False
+
+    def run(self) -> Finding:
+        from accounts.vault.crypto import vault_keys
+
+        keys = vault_keys()
+        if not keys.enabled:
+            return Finding(False, "session encryption is turned off (SESSION_ENCRYPTION_ENABLED=false)")
+        if keys.source == "generated":
+            return Finding(True, "a generated key kept beside the data; set SESSION_ENCRYPTION_KEY", warn=True)
+        return Finding(True, f"on, {keys.key_count} key(s) from {keys.source}")
+
+
+class AccountsCheck(HealthCheck):
+    name, critical = "accounts", False
+    min_ok_share = 0.8
+
+    def run(self) -> Finding:
+        from accounts.models import AccountStatus, TelegramAccount
+
+        total = TelegramAccount.objects.count()
+        if not total:
+            return Finding(True, "no accounts yet")
+        ok = TelegramAccount.objects.filter(status=AccountStatus.OK).count()
+        latest = TelegramAccount.objects.order_by("-last_checked_at").values_list("last_checked_at", flat=True).first()
+        stale_after = dt.timedelta(seconds=2 * settings.CHECK_INTERVAL_SECONDS + 300)
+        details = {"total": total, "ok": ok, "latest_check": latest.isoformat() if latest else None}
+        if latest is None or timezone.now() - latest > stale_after:
+            return Finding(False, "no recent checks: beat or the workers are stuck", details)
+        share = ok / total
+        message = f"{ok} of {total} accounts ok ({share:.0%})"
+        return Finding(share >= self.min_ok_share, message, details)
+
+
+BUILTIN = (DatabaseCheck, CacheCheck, BrokerCheck, TelegramCheck, SessionStoreCheck, EncryptionCheck, AccountsCheck)
