@@ -15,3 +15,18 @@ def service_url(variable: str) -> str:
     if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
         pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
     pytest.skip(message)
+
+
+def shared_worker_env() -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL for a worker process that shares this test's PostgreSQL database and Redis."""
+    from django.db import connection
+
+    from tests.processes import broker_purge
+
+    service_url("DATABASE_URL")
+    redis = service_url("REDIS_URL")
+    if connection.vendor != "postgresql":
+        pytest.skip("workers share the test database only on PostgreSQL")
+    broker_purge()
+    db = connection.settings_dict
+    return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", "REDIS_URL": redis}

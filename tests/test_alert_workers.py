@@ -8,32 +8,24 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Delivery, Notification, Severity
 from alerts.services import alert_raise
 from alerts.tasks import SWEEP_LOCK, deliver_task
 from tests.botapi_server import TOKEN
-from tests.processes import BIN, ROOT, broker_purge, celery_worker, clean_env
-from tests.services import service_url
+from tests.processes import BIN, ROOT, celery_worker, clean_env
+from tests.services import shared_worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 
 @pytest.fixture
 def worker_env(bot, tmp_path):
-    service_url("DATABASE_URL")
-    redis = service_url("REDIS_URL")
-    if connection.vendor != "postgresql":
-        pytest.skip("workers share the test database only on PostgreSQL")
-    db = connection.settings_dict
-    broker_purge()
     cache.delete(SWEEP_LOCK)  # Redis outlives test runs; a killed worker's lock may still be there
     return clean_env(
         DATA_DIR=str(tmp_path / "worker-data"),
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        REDIS_URL=redis,
+        **shared_worker_env(),
         TELEGRAM_BOT_API_URL=bot.url,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_CHAT_ID="-100500",

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import TelegramAccount
@@ -13,26 +12,19 @@ from accounts.tasks import checks_batch_task, checks_dispatch_task
 from conftest import SYSTEM
 from tests import session_makers as make
 from tests.mtproto_dc import Behaviour
-from tests.processes import broker_purge, celery_worker, clean_env
-from tests.services import service_url
+from tests.processes import celery_worker, clean_env
+from tests.services import shared_worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 
 @pytest.fixture
 def worker_env(vault, telegram_dc, settings, tmp_path, server_rsa_pem):
-    service_url("DATABASE_URL")
-    redis = service_url("REDIS_URL")
-    if connection.vendor != "postgresql":
-        pytest.skip("workers share the test database only on PostgreSQL")
-    db = connection.settings_dict
-    broker_purge()
     pem = tmp_path / "server.pem"
     pem.write_text(server_rsa_pem)
     return clean_env(
         DATA_DIR=str(tmp_path / "worker-data"),
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        REDIS_URL=redis,
+        **shared_worker_env(),
         SESSION_STORE_DIR=str(vault),
         SESSION_ENCRYPTION_KEY=settings.SESSION_ENCRYPTION_KEY[0],
         TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{telegram_dc.port}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass, field
 
@@ -23,10 +24,11 @@ class Finding:
     warn: bool = False  # ok, but worth a look: counts as degraded
 
 
-class HealthCheck:
+class HealthCheck(abc.ABC):
     name: str = ""
     critical: bool = True
     timeout: float = 3.0
 
-    def run(self) -> Finding:  # pragma: no cover - every check defines it
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run(self) -> Finding:
+        """Look once; raise or return a failing Finding when something is wrong."""
