@@ -23,6 +23,7 @@ from django.utils import timezone
 from alerts.botapi import SendResult, bot_message_send
 from alerts.digest import Part, digest_render
 from alerts.models import ChatPace, Delivery, Notification, Route, Severity
+from project.metrics import ALERTS, BOTAPI_RATE_LIMITED, DELIVERY_SECONDS
 from project.retry import Backoff, RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def _deliver_chat(chat_key: tuple[str, int | None], ids: list[int], deadline: fl
         _pace_record(chat_id)
         Notification.objects.filter(pk__in=part.notification_ids, claim_token=token).update(state=Delivery.IN_FLIGHT)
         result = bot_message_send(chat_id=chat_id, text=part.text, thread_id=thread_id)
+        if result.retry_after:
+            BOTAPI_RATE_LIMITED.inc()
         if result.retry_after and waits_for_429 < 3 and time.monotonic() + result.retry_after < deadline:
             # Telegram refused it outright, so nothing was delivered: wait as told, then send it again.
             Notification.objects.filter(pk__in=part.notification_ids, claim_token=token).update(
@@ -130,7 +133,12 @@ def _settle(part: Part, result: SendResult, rows: list[Notification], token: str
     per_route = Counter(r.route_id for r in rows if r.pk in in_part)
     route_ids = set(per_route)
     if result.ok:
-        report.sent_rows += mine.update(state=Delivery.SENT, sent_at=now, last_error="")
+        sent = mine.update(state=Delivery.SENT, sent_at=now, last_error="")
+        report.sent_rows += sent
+        ALERTS.labels("sent").inc(sent)
+        for row in rows:
+            if row.pk in in_part:
+                DELIVERY_SECONDS.observe((now - row.created_at).total_seconds())
         for route_id, sent_here in per_route.items():
             Route.objects.filter(pk=route_id).update(sent=F("sent") + sent_here, last_success_at=now)
         return True
@@ -149,6 +157,7 @@ def _settle(part: Part, result: SendResult, rows: list[Notification], token: str
         _retry(mine, result, now, report)
         return False
     failed = mine.update(state=Delivery.FAILED, last_error=result.error[:300])
+    ALERTS.labels("failed").inc(failed)
     report.failed_rows += failed
     for route_id in route_ids:
         _route_disable(route_id, result.error)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from alerts.botapi import SendResult
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Severity, Silence
+from project.metrics import ALERTS
 
 logger = logging.getLogger(__name__)
 KICK_PAUSE_SECONDS = 30
@@ -57,6 +58,7 @@ def alert_raise(*, kind: str, severity: int, key: str, summary: str, details: di
                 _notify(alert, route, "reminder", now, silenced, cooling=False)
             else:  # a repeat inside the cooldown: only the counter moves
                 Route.objects.filter(pk=route.pk).update(suppressed=F("suppressed") + 1)
+                ALERTS.labels("suppressed").inc()
         if refired:
             transaction.on_commit(_kick_delivery)
     return alert
@@ -84,6 +86,7 @@ def alert_resolve(*, kind: str, key: str) -> Alert | None:
 
 def _notify(alert: Alert, route: Route, event: str, now: dt.datetime, silenced: bool, cooling: bool) -> None:
     state = Delivery.SILENCED if silenced else Delivery.SUPPRESSED if cooling else Delivery.PENDING
+    ALERTS.labels({Delivery.PENDING: "raised"}.get(state, str(state))).inc()
     Notification.objects.create(alert=alert, route=route, event=event, state=state, created_at=now, next_attempt_at=now)
     if silenced:
         Route.objects.filter(pk=route.pk).update(silenced=F("silenced") + 1)

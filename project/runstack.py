@@ -40,6 +40,19 @@ def _relay(name: str, stream, lock: threading.Lock) -> None:
             sys.stdout.flush()
 
 
+def _metrics_env(name: str) -> dict[str, str]:
+    """Each process kind gets its own fresh directory for multiprocess metrics; the worker serves its own."""
+    import shutil
+
+    directory = Path(os.environ.get("DATA_DIR", "var")) / "prometheus" / name
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    if name == "worker":
+        env.setdefault("CELERY_METRICS_PORT", "9808")
+    return env
+
+
 def main() -> int:
     lock = threading.Lock()
     procs: dict[str, subprocess.Popen[str]] = {}
@@ -52,7 +65,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     for name, argv in commands().items():
         proc = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, bufsize=1
+            argv,
+            env=_metrics_env(name),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            bufsize=1,
         )
         procs[name] = proc
         threading.Thread(target=_relay, args=(name, proc.stdout, lock), daemon=True).start()

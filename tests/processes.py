@@ -44,7 +44,7 @@ def broker_purge() -> None:
 
 
 @contextmanager
-def celery_worker(env: Mapping[str, str], log_path: Path) -> Iterator[str]:
+def celery_worker(env: Mapping[str, str], log_path: Path, pool: tuple[str, ...] = ("--pool", "solo")) -> Iterator[str]:
     """A real Celery worker in its own process; yields its node name."""
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     with open(log_path, "w") as log:

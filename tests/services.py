@@ -30,3 +30,16 @@ def shared_worker_env() -> dict[str, str]:
     broker_purge()
     db = connection.settings_dict
     return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", "REDIS_URL": redis}
+
+
+def tool_path(name: str) -> str:
+    """A command-line tool the test needs (promtool from Debian's prometheus package); CI installs it."""
+    import shutil
+
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (apt-get install prometheus)"
+    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
+    pytest.skip(message)

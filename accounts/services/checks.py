@@ -28,6 +28,7 @@ from accounts.telegram.gateway import session_check
 from accounts.telegram.outcomes import CheckResult
 from accounts.vault.crypto import VaultKeyError
 from audit.services import audit_record
+from project.metrics import CHECK_OUTCOMES, CHECK_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
         except (VaultKeyError, OSError) as exc:
             logger.error("Account %s skipped: its session cannot be read (%s)", account.pk, exc)
     results = asyncio.run(_check_all(jobs)) if jobs else []
+    for result in results:
+        CHECK_OUTCOMES.labels(result.outcome).inc()
+        CHECK_SECONDS.observe(result.latency_ms / 1000)
     try:
         return _record_all([(account, result) for (account, *_), result in zip(jobs, results, strict=True)], owner)
     finally:

@@ -31,6 +31,7 @@ from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
 from accounts.vault.storage import session_storage
 from audit.models import Outcome
 from audit.services import audit_denied, audit_record
+from project.metrics import VAULT_OPERATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def session_import(
         if progress:
             progress(1)
     storage.sync_directory()
+    VAULT_OPERATIONS.labels("import").inc(report.count("imported"))
     logger.info("Session import by %s: %s", actor, report.summary)
     return report
 
@@ -142,6 +144,7 @@ def account_vault_entry(account: TelegramAccount) -> VaultEntry:
         storage.tighten(account.vault_name)
     with storage.open(account.vault_name, "rb") as handle:
         blob = handle.read()
+    VAULT_OPERATIONS.labels("decrypt").inc()
     try:
         return unseal(blob, vault_keys())
     except VaultKeyError as exc:
@@ -176,6 +179,7 @@ def session_export(*, actor, account: TelegramAccount, export_format: str, reaso
         audit_record(
             actor=actor, action="session.export", target=account, details={"format": export_format, "reason": reason}
         )
+    VAULT_OPERATIONS.labels("export").inc()
     logger.info("Session of account %s exported as %s by %s", account.pk, export_format, actor)
     return SessionExport(f"account-{account.pk}{suffix}", content, content_type)
 
@@ -222,6 +226,7 @@ def vault_rotate(*, actor, progress: Callable[[int], None] | None = None, worker
             if progress:
                 progress(1)
     storage.sync_directory()
+    VAULT_OPERATIONS.labels("rotate").inc(report.rotated)
     outcome = Outcome.ALLOWED if not report.failed else Outcome.FAILED
     with transaction.atomic():
         audit_record(

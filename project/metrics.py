@@ -1,0 +1,95 @@
+"""tgfleet's own Prometheus metrics, and /metrics.
+
+Counters and histograms are written wherever the work happens (web, prefork workers);
+with PROMETHEUS_MULTIPROC_DIR set, each process writes its own file and the exporters
+merge them, so nothing is lost to prefork children and no series carries a hostname.
+Gauges that describe the fleet (accounts by status, health, outbox) are read from the
+database at scrape time. No label grows with the number of accounts or users.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CHECK_OUTCOMES = Counter("tgfleet_check_outcomes_total", "Account checks by outcome", ["outcome"])
+CHECK_SECONDS = Histogram(
+    "tgfleet_check_duration_seconds", "How long one account check took",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30),
+)  # fmt: skip
+VAULT_OPERATIONS = Counter("tgfleet_vault_operations_total", "Vault operations", ["operation"])
+ALERTS = Counter("tgfleet_alerts_total", "Alert notifications by what became of them", ["event"])
+DELIVERY_SECONDS = Histogram(
+    "tgfleet_alert_delivery_latency_seconds", "From an alert's outbox row to its message",
+    buckets=(1, 2, 5, 10, 15, 30, 60, 120, 300, 900),
+)  # fmt: skip
+BOTAPI_RATE_LIMITED = Counter("tgfleet_botapi_rate_limited_total", "Bot API 429 answers")
+TASKS = Counter("tgfleet_celery_tasks_total", "Celery tasks by state", ["task", "state"])
+TASK_RUNTIME = Histogram(
+    "tgfleet_celery_task_runtime_seconds", "Celery task run time", ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)  # fmt: skip
+TASK_QUEUE_WAIT = Histogram(
+    "tgfleet_celery_task_queue_wait_seconds", "From a task's publication to its start", ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)  # fmt: skip
+
+HEALTH_VALUE = {"healthy": 1.0, "degraded": 0.5, "unhealthy": 0.0, "unknown": -1.0}
+
+
+class FleetCollector:
+    """Gauges read at scrape time: one cheap grouped query each."""
+
+    def collect(self):
+        from django.core.cache import cache
+        from django.db.models import Count
+
+        from accounts.models import AccountStatus, TelegramAccount
+        from alerts.models import Delivery, Notification
+        from health.runner import CACHE_KEY
+
+        accounts = GaugeMetricFamily("tgfleet_accounts", "Accounts by status", labels=["status"])
+        counts = dict(TelegramAccount.objects.values_list("status").annotate(n=Count("pk")))
+        for status in AccountStatus.values:
+            accounts.add_metric([status], counts.get(status, 0))
+        yield accounts
+        outbox = GaugeMetricFamily("tgfleet_alert_outbox", "Alert notifications by delivery state", labels=["state"])
+        states = dict(Notification.objects.values_list("state").annotate(n=Count("pk")))
+        for state in (Delivery.PENDING, Delivery.CLAIMED, Delivery.IN_FLIGHT, Delivery.UNCONFIRMED):
+            outbox.add_metric([state], states.get(state, 0))
+        yield outbox
+        health = GaugeMetricFamily(
+            "tgfleet_health_component", "Last health result: 1 healthy, 0.5 degraded, 0 unhealthy", labels=["component"]
+        )
+        report = cache.get(CACHE_KEY)
+        if report is not None:
+            for component in report.components:
+                health.add_metric([component.name], HEALTH_VALUE.get(component.status, -1.0))
+        yield health
+
+
+class _Registered:
+    """The process's default registry (django-prometheus's metrics and ours) as one collector."""
+
+    def collect(self):
+        yield from REGISTRY.collect()
+
+
+def metrics_registry(*, fleet: bool = True) -> CollectorRegistry:
+    """What one exporter serves; only the web's includes the fleet gauges, so none is scraped twice."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Registered())
+    if fleet:
+        registry.register(FleetCollector())
+    return registry
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""/metrics parses and passes promtool; the rules pass their unit tests; worker metrics survive prefork."""
+
+import re
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from accounts.models import TelegramAccount
+from tests.processes import ROOT, celery_worker, clean_env, manage
+from tests.services import tool_path
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
+DEPLOY = ROOT / "deploy"
+BOUNDED_LABELS = {"status", "outcome", "operation", "event", "state", "task", "component", "le"}
+
+
+def _families(text: str) -> dict:
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def test_the_exposition_parses_and_holds_django_and_fleet_metrics(client, vault) -> None:
+    TelegramAccount.objects.create(label="a", dc_id=2, source_format="telethon_string", vault_name="a.tgs",
+                                   auth_key_sha256="a" * 64, status="offline")  # fmt: skip
+    client.get("/health/live")
+
+    text = client.get("/metrics").content.decode()
+    families = _families(text)
+
+    assert {"django_http_requests_before_middlewares", "django_db_new_connections", "django_cache_get"} <= set(families)
+    accounts = {s.labels["status"]: s.value for s in families["tgfleet_accounts"].samples}
+    assert accounts["offline"] == 1 and accounts["ok"] == 0
+    for name, family in families.items():
+        if name.startswith("tgfleet_"):
+            for sample in family.samples:
+                assert set(sample.labels) <= BOUNDED_LABELS, (name, sample.labels)
+
+
+def test_promtool_accepts_the_exposition(client, tmp_path) -> None:
+    text = client.get("/metrics").content
+
+    result = subprocess.run([tool_path("promtool"), "check", "metrics"], input=text, capture_output=True)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_domain_counters_move_with_the_work(vault, telegram_dc) -> None:
+    from accounts.services import account_check, session_import
+    from accounts.sessions import InputFile
+    from conftest import SYSTEM
+    from tests import session_makers as make
+
+    def value(name: str, **labels) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    checks_before = value("tgfleet_check_outcomes_total", outcome="ok")
+    imports_before = value("tgfleet_vault_operations_total", operation="import")
+    key = make.random_key()
+    telegram_dc.add_key(key)
+    session_import(
+        actor=SYSTEM, files=[InputFile("a.txt", make.telethon_string(key=key, address="127.0.0.1").encode())]
+    )
+    account_check(actor=SYSTEM, account=TelegramAccount.objects.get())
+
+    assert value("tgfleet_check_outcomes_total", outcome="ok") == checks_before + 1
+    assert value("tgfleet_vault_operations_total", operation="import") == imports_before + 1
+
+
+def test_the_rules_pass_promtool_and_their_unit_tests() -> None:
+    promtool = tool_path("promtool")
+    checks = [
+        [promtool, "check", "rules", *map(str, sorted((DEPLOY / "rules").glob("*.yml")))],
+        [promtool, "check", "config", str(DEPLOY / "prometheus.yml")],
+        [promtool, "test", "rules", *map(str, sorted((DEPLOY / "rules" / "tests").glob("*.yml")))],
+    ]
+    for argv in checks:
+        result = subprocess.run(argv, capture_output=True, text=True, cwd=DEPLOY / "rules" / "tests")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "SUCCESS" in result.stdout
+
+
+def test_task_metrics_survive_prefork_children_and_carry_no_hostname(tmp_path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    metrics_dir = tmp_path / "prom"
+    metrics_dir.mkdir()
+    env = clean_env(DATA_DIR=str(tmp_path / "data"), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+                    CELERY_METRICS_PORT=str(port))  # fmt: skip
+
+    with celery_worker(env, tmp_path / "worker.log", pool=("--pool", "prefork", "--concurrency", "2")):
+        for _ in range(4):
+            assert (
+                manage("ping_worker", "--timeout", "60", env=clean_env(DATA_DIR=str(tmp_path / "data"))).returncode == 0
+            )
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+
+    families = _families(text)
+    done = [s for s in families["tgfleet_celery_tasks"].samples if s.labels.get("state") == "succeeded"]
+    assert sum(s.value for s in done if s.labels["task"] == "project.ping") == 4
+    assert families["tgfleet_celery_task_runtime_seconds"].samples
+    assert not re.search(r"hostname=|worker=|instance=", text)
+    assert "tgfleet_accounts" not in families  # fleet gauges come from the web only
+    assert len(list(Path(metrics_dir).glob("*.db"))) >= 2  # the children wrote their own files
