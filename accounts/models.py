@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import RegexValidator
 from django.db import models
+from django_prometheus.models import ExportModelOperationsMixin
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.sessions import SessionFormat
@@ -38,7 +39,7 @@ class AccountStatus(models.TextChoices):
     FLOOD_WAIT = "flood_wait", "Flood wait"
 
 
-class TelegramAccount(models.Model):
+class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Model):
     """One Telegram user account; its session lives encrypted in the vault, never in this row."""
 
     label = models.CharField(max_length=200)

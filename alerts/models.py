@@ -6,6 +6,7 @@ import fnmatch
 
 from django.conf import settings
 from django.db import models
+from django_prometheus.models import ExportModelOperationsMixin
 
 
 class Severity(models.IntegerChoices):
@@ -68,7 +69,7 @@ class AlertState(models.TextChoices):
     RESOLVED = "resolved"
 
 
-class Alert(models.Model):
+class Alert(ExportModelOperationsMixin("alert"), models.Model):
     """One problem, identified by its fingerprint (kind + key); repeats bump its counter."""
 
     fingerprint = models.CharField(max_length=300, unique=True)
@@ -101,7 +102,7 @@ class Delivery(models.TextChoices):
     SILENCED = "silenced"
 
 
-class Notification(models.Model):
+class Notification(ExportModelOperationsMixin("notification"), models.Model):
     """The outbox: every notification is a row first, then a message."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")

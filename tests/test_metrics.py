@@ -32,6 +32,8 @@ def test_the_exposition_parses_and_holds_django_and_fleet_metrics(client, vault)
     families = _families(text)
 
     assert {"django_http_requests_before_middlewares", "django_db_new_connections", "django_cache_get"} <= set(families)
+    inserts = {s.labels["model"]: s.value for s in families["django_model_inserts"].samples}
+    assert inserts["telegram_account"] >= 1
     accounts = {s.labels["status"]: s.value for s in families["tgfleet_accounts"].samples}
     assert accounts["offline"] == 1 and accounts["ok"] == 0
     for name, family in families.items():
