@@ -62,10 +62,13 @@ def _serve_metrics(**kwargs) -> None:
 
     from project.metrics import metrics_registry
 
-    start_http_server(
-        port, addr=os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1"), registry=metrics_registry(fleet=False)
-    )
-    logger.info("Worker metrics on port %s", port)
+    address = os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1")
+    try:
+        start_http_server(port, addr=address, registry=metrics_registry(fleet=False))
+    except OSError as exc:  # a taken port costs the metrics, never the worker
+        logger.error("Worker metrics not served: %s:%s is unavailable (%s)", address, port, exc.strerror)
+        return
+    logger.info("Worker metrics on %s:%s", address, port)
 
 
 @signals.worker_process_shutdown.connect

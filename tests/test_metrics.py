@@ -108,3 +108,15 @@ def test_task_metrics_survive_prefork_children_and_carry_no_hostname(tmp_path) -
     assert not re.search(r"hostname=|worker=|instance=", text)
     assert "tgfleet_accounts" not in families  # fleet gauges come from the web only
     assert len(list(Path(metrics_dir).glob("*.db"))) >= 2  # the children wrote their own files
+
+
+def test_a_taken_metrics_port_costs_the_metrics_not_the_worker(tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = clean_env(DATA_DIR=str(tmp_path / "data"), CELERY_METRICS_PORT=str(taken.getsockname()[1]))
+        with celery_worker(env, tmp_path / "worker.log"):
+            pinged = manage("ping_worker", "--timeout", "60", env=clean_env(DATA_DIR=str(tmp_path / "data")))
+
+    assert pinged.returncode == 0
+    assert "Worker metrics not served" in (tmp_path / "worker.log").read_text()
