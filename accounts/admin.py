@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm
+from accounts.downloads import session_download
 from accounts.models import ApiToken, Team, TelegramAccount
 from accounts.permissions import account_permitted
 from accounts.selectors import accounts_visible_to
@@ -158,10 +159,7 @@ class TelegramAccountAdmin(admin.ModelAdmin):
             except (VaultKeyError, AuditUnavailableError) as exc:
                 messages.error(request, str(exc))
             else:
-                response = HttpResponse(exported.content, content_type=exported.content_type)
-                response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
-                response["Cache-Control"] = "no-store"
-                return response
+                return session_download(exported)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

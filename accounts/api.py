@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.downloads import session_download
 from accounts.models import Team
 from accounts.selectors import accounts_visible_to
 from accounts.serializers import (
@@ -86,10 +87,7 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
             )
         except VaultKeyError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        response = HttpResponse(exported.content, content_type=exported.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return session_download(exported)
 
 
 def _team(request: Request) -> dict[str, str]:

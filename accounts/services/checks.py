@@ -62,7 +62,8 @@ def leases_release(ids: list[int], *, owner: str) -> None:
 
 def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
     """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results."""
-    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner))
+    # Teams come along: the transition hook names each account's team (no query per account in a storm).
+    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team"))
     jobs = []
     for account in accounts:
         try:
