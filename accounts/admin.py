@@ -4,33 +4,42 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm
+from accounts.console import account_page
 from accounts.downloads import session_download
-from accounts.models import ApiToken, Team, TelegramAccount
-from accounts.permissions import account_permitted
+from accounts.models import ApiToken, ImportJob, Team, TelegramAccount
 from accounts.selectors import accounts_visible_to
 from accounts.services import (
     CheckBusyError,
     account_check,
     account_delete,
     account_for_action,
+    account_require,
     account_update,
     session_export,
-    session_import,
     team_create,
     team_members_set,
 )
 from accounts.services.accounts import EDITABLE
+from accounts.services.imports import import_job_create, import_job_for, import_job_progress
 from accounts.sessions import InputFile
+from accounts.tasks import checks_batch_task
 from accounts.tokens import token_create, token_revoke
 from accounts.vault.crypto import VaultKeyError
-from audit.services import AuditUnavailableError
+from audit.services import AuditUnavailableError, audit_record
+from project.console.colours import STATUS_COLOURS
+
+CHECK_NOW_INLINE = 20  # more selected than this: the checks are queued for workers instead of run in the request
 
 
 @admin.register(Team)
@@ -54,8 +63,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(TelegramAccount)
 class TelegramAccountAdmin(admin.ModelAdmin):
-    list_display = ["label", "phone", "username", "status", "dc_id", "team", "source_format", "created_at"]
-    list_filter = ["status", "team", "source_format", "test_server"]
+    list_display = ["label", "phone", "username", "status_badge", "last_checked_at", "last_outcome", "dc_id", "team",
+                    "source_format"]  # fmt: skip
+    list_filter = ["status", VisibleTeamFilter, "source_format", "test_server"]
     search_fields = ["label", "phone", "username", "telegram_user_id"]
     readonly_fields = [
         "telegram_user_id",
@@ -72,6 +82,7 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     ]
     fields = ["label", "phone", "username", "team", "notes", *readonly_fields]
     actions = ["check_now"]
+    list_per_page = 50
     change_list_template = "admin/accounts/telegramaccount/change_list.html"
     change_form_template = "admin/accounts/telegramaccount/change_form.html"
 
@@ -92,19 +103,64 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         for account in queryset:
             account_delete(actor=request.user, account=account)
 
-    @admin.action(description="Check now")
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, account: TelegramAccount) -> str:
+        return format_html('<span class="badge" style="--badge: {}">{}</span>', STATUS_COLOURS.get(account.status),
+                           account.get_status_display())  # fmt: skip
+
+    def has_check_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.check_account")
+
+    @admin.action(description="Check now", permissions=["check"])
     def check_now(self, request: HttpRequest, queryset) -> None:
-        for account in queryset:
+        accounts = list(queryset)
+        if len(accounts) > CHECK_NOW_INLINE:
+            self._check_queued(request, accounts)
+            return
+        for account in accounts:
             try:
                 done = account_check(actor=request.user, account=account)
-            except (PermissionDenied, CheckBusyError) as exc:
+            except (PermissionDenied, CheckBusyError, AuditUnavailableError) as exc:
                 messages.error(request, f"{account}: {exc}")
                 continue
             messages.info(request, f"{account}: {done.result.outcome}, status {done.previous_status} → {done.status}")
 
+    def _check_queued(self, request: HttpRequest, accounts: list[TelegramAccount]) -> None:
+        """Many accounts: each permission is decided (and refusals audited) here, the checks go to workers."""
+        allowed = []
+        for account in accounts:
+            try:
+                account_require(actor=request.user, account=account, codename="check_account", action="account.check")
+            except PermissionDenied as exc:
+                messages.error(request, f"{account}: {exc}")
+            else:
+                allowed.append(account)
+        for account in allowed:
+            audit_record(actor=request.user, action="account.check", target=account, details={"queued": True})
+        ids = [a.pk for a in allowed]
+        for start in range(0, len(ids), CHECK_NOW_INLINE):
+            batch = ids[start : start + CHECK_NOW_INLINE]
+            transaction.on_commit(lambda b=batch: checks_batch_task.delay(b, timezone.now().isoformat()))
+        messages.info(request, f"Queued checks of {len(ids)} account(s); statuses update as workers finish.")
+
+    def check_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="check_account", action="account.check"
+        )
+        self.check_now(request, TelegramAccount.objects.filter(pk=account.pk))
+        return redirect("admin:accounts_telegramaccount_change", account.pk)
+
     def get_urls(self):
         own = [
             path("import/", self.admin_site.admin_view(self.import_view), name="accounts_telegramaccount_import"),
+            path(
+                "import/<uuid:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="accounts_telegramaccount_import_job",
+            ),
+            path("<int:pk>/check/", self.admin_site.admin_view(self.check_view), name="accounts_telegramaccount_check"),
             path(
                 "<int:pk>/export/",
                 self.admin_site.admin_view(self.export_view),
@@ -116,7 +172,6 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("accounts.add_telegramaccount"):
             raise PermissionDenied
-        report = None
         try:
             form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
         except MultiPartParserError as exc:
@@ -125,23 +180,36 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         else:
             if request.method == "POST" and form.is_valid():
                 files = [InputFile(f.name, f.read()) for f in form.cleaned_data["files"]]
-                report = session_import(actor=request.user, files=files, team=form.cleaned_data["team"])
-                summary = report.summary
-                level = messages.SUCCESS if not summary["rejected"] else messages.WARNING
-                messages.add_message(
-                    request,
-                    level,
-                    f"Imported {summary['imported']}, duplicates {summary['duplicate']}, "
-                    f"rejected {summary['rejected']}.",
-                )
+                try:
+                    job = import_job_create(actor=request.user, files=files, team=form.cleaned_data["team"])
+                except VaultKeyError as exc:
+                    messages.error(request, str(exc))
+                else:
+                    return redirect("admin:accounts_telegramaccount_import_job", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import sessions",
             "form": form,
-            "report": report,
+            "recent_jobs": ImportJob.objects.filter(created_by=request.user)[:10],
         }
         return TemplateResponse(request, "admin/accounts/telegramaccount/import.html", context)
+
+    def import_job_view(self, request: HttpRequest, job_id) -> HttpResponse:
+        try:
+            job = import_job_for(actor=request.user, job_id=job_id)
+        except ImportJob.DoesNotExist:
+            raise Http404("no such import") from None
+        if request.GET.get("format") == "json":
+            return JsonResponse(import_job_progress(job))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import progress",
+            "job": job,
+            "progress": import_job_progress(job),
+        }
+        return TemplateResponse(request, "admin/accounts/telegramaccount/import_job.html", context)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = account_for_action(
@@ -172,7 +240,8 @@ class TelegramAccountAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
         obj = context.get("original")
-        context["can_export"] = bool(obj) and account_permitted(request.user, "export_session", obj)
+        if obj is not None:
+            context.update(account_page(request.user, obj))
         return super().render_change_form(request, context, *args, **kwargs)
 
 

@@ -163,3 +163,41 @@ class EndpointProbe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint}: {'up' if self.reachable else 'down'}"
+
+
+class ImportJobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """An upload being imported by a worker. The files wait sealed in the vault until the task takes them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=8, choices=ImportJobState.choices, default=ImportJobState.QUEUED)
+    uploaded = models.JSONField(default=list, help_text="the uploaded file names")
+    total = models.PositiveIntegerField(default=0, help_text="sessions found once parsed (zips expand)")
+    processed = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.state})"
+
+    @property
+    def staged_name(self) -> str:
+        return f"imports/{self.pk.hex}.tgi"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportJobState.DONE, ImportJobState.FAILED)

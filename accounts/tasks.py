@@ -37,3 +37,17 @@ def checks_prune_task() -> int:
 @shared_task(name="accounts.endpoints_probe")
 def endpoints_probe_task() -> int:
     return sum(1 for probe in endpoints_probe() if probe.reachable)
+
+
+@shared_task(name="accounts.import_run", acks_late=True)
+def import_run_task(job_id: str) -> str:
+    from accounts.services.imports import import_job_run
+
+    return import_job_run(job_id).state
+
+
+@shared_task(name="accounts.import_jobs_prune")
+def import_jobs_prune_task() -> int:
+    from accounts.services.imports import import_jobs_prune
+
+    return import_jobs_prune()

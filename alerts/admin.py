@@ -1,8 +1,13 @@
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 
-from alerts.models import Alert, Notification, Route, Silence
-from alerts.selectors import routes_with_stats
+from alerts.models import Alert, AlertState, Delivery, Notification, Route, Silence
+from alerts.selectors import delivery_totals, routes_with_stats
 from alerts.services import alert_test_send
 
 
@@ -12,6 +17,8 @@ class RouteAdmin(admin.ModelAdmin):
                     "silenced", "pending", "last_success_at", "last_error"]  # fmt: skip
     readonly_fields = ["sent", "failed", "suppressed", "silenced", "last_error", "last_error_at", "last_success_at"]
     actions = ["send_test"]
+    change_list_template = "admin/alerts/route/change_list.html"
+    change_form_template = "admin/alerts/route/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
         return routes_with_stats()
@@ -20,12 +27,58 @@ class RouteAdmin(admin.ModelAdmin):
     def pending(self, route: Route) -> int:
         return route.pending
 
-    @admin.action(description="Send a test message")
+    def has_send_test_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("alerts.send_test")
+
+    @admin.action(description="Send a test message", permissions=["send_test"])
     def send_test(self, request: HttpRequest, queryset) -> None:
         for route in queryset:
-            result = alert_test_send(actor=request.user, route=route)
+            try:
+                result = alert_test_send(actor=request.user, route=route)
+            except PermissionDenied as exc:
+                messages.error(request, f"{route.name}: {exc}")
+                continue
             level = messages.SUCCESS if result.ok else messages.ERROR
             messages.add_message(request, level, f"{route.name}: {'sent' if result.ok else result.error}")
+
+    def get_urls(self):
+        site = self.admin_site
+        own = [
+            path("stats/", site.admin_view(self.stats_view), name="alerts_route_stats"),
+            path("<int:pk>/send-test/", site.admin_view(self.send_test_view), name="alerts_route_send_test"),
+        ]
+        return own + super().get_urls()
+
+    def stats_view(self, request: HttpRequest) -> HttpResponse:
+        """Delivery statistics: the outbox by state, each route's counters, recent failures, active silences."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        now = timezone.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Alert delivery",
+            "totals": delivery_totals(),
+            "routes": routes_with_stats(),
+            "firing": Alert.objects.filter(state=AlertState.FIRING).count(),
+            "failures": Notification.objects.filter(state__in=[Delivery.FAILED, Delivery.UNCONFIRMED])
+            .select_related("alert", "route")
+            .order_by("-created_at")[:10],
+            "silences": Silence.objects.filter(until__gt=now),
+            "can_send_test": self.has_send_test_permission(request),
+        }
+        return TemplateResponse(request, "admin/alerts/route/stats.html", context)
+
+    def send_test_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        route = get_object_or_404(Route, pk=pk)
+        self.send_test(request, Route.objects.filter(pk=route.pk))
+        if request.POST.get("next") == "stats":
+            return redirect("admin:alerts_route_stats")
+        return redirect("admin:alerts_route_change", route.pk)
 
 
 @admin.register(Silence)

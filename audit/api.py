@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from audit.models import AuditEvent
+from audit.jsonl import audit_jsonl_response
 from audit.selectors import FILTERS, AuditFilterError, audit_events_filter, audit_events_visible_to
+from audit.serializers import AuditEventSerializer
 
 PARAMETERS = [OpenApiParameter(name, OpenApiTypes.STR, description=f"filter by {name}") for name in FILTERS]
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AuditEvent
-        fields = [
-            "sequence", "occurred_at", "actor_name", "action", "target_type", "target_id", "target_text",
-            "outcome", "request_id", "client_ip", "user_agent", "details", "prev_hash", "hash",
-        ]  # fmt: skip
 
 
 class AuditCursor(CursorPagination):
@@ -63,12 +53,4 @@ class AuditEventExport(APIView):
 
     @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.STR}, description="JSON Lines, oldest first")
     def get(self, request: Request) -> StreamingHttpResponse:
-        events = _filtered(request).order_by("sequence")
-
-        def lines():
-            for event in events.iterator(chunk_size=2000):
-                yield json.dumps(AuditEventSerializer(event).data, ensure_ascii=False) + "\n"
-
-        response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
-        response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
-        return response
+        return audit_jsonl_response(_filtered(request))

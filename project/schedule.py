@@ -58,6 +58,13 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         every_seconds=3600,
         description="Deletes check history older than CHECK_HISTORY_DAYS.",
     ),
+    PeriodicJob(
+        name="import-jobs-prune",
+        task="accounts.import_jobs_prune",
+        every_seconds=3600,
+        description="Fails imports no worker finished within a day (their sealed uploads are deleted); "
+        "forgets finished imports after 30 days.",
+    ),
 )
 
 SCHEDULE_MARKER = {"installed_by": "tgfleet"}

@@ -53,7 +53,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django_prometheus",
-    "django.contrib.admin",
+    "project.console.apps.ConsoleAdminConfig",  # the Django admin, as tgfleet's console
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

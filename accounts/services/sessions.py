@@ -62,8 +62,13 @@ def session_import(
     files: Iterable[InputFile],
     team: Team | None = None,
     progress: Callable[[int], None] | None = None,
+    parsed_count: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Parse, deduplicate by auth key, seal and store each session; one account per new key."""
+    """Parse, deduplicate by auth key, seal and store each session; one account per new key.
+
+    ``parsed_count`` hears how many sessions the files held (zips expand) before any is stored;
+    ``progress`` hears each one done.
+    """
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
@@ -71,6 +76,8 @@ def session_import(
     keys = vault_keys()
     storage = session_storage()
     parsed = sessions_parse(files)
+    if parsed_count:
+        parsed_count(len(parsed))
     known = set(
         TelegramAccount.objects.filter(
             auth_key_sha256__in=[p.record.auth_key_sha256 for p in parsed if isinstance(p, ParsedSession)]

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import zipfile
 
 import pytest
@@ -9,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
-from accounts.models import TelegramAccount
+from accounts.models import ImportJob, TelegramAccount
 from accounts.services import session_import
+from accounts.services.imports import import_job_create, import_job_run, import_jobs_prune
 from accounts.sessions import InputFile, session_parse_one
 from project.actors import SystemActor
 from tests import session_makers as make
@@ -165,10 +167,13 @@ def test_anonymous_requests_are_refused(vault) -> None:
     assert listing["WWW-Authenticate"] == "Bearer"
 
 
-def test_the_admin_imports_a_zip_and_shows_each_result(vault, operator, client) -> None:
+def test_the_admin_queues_an_upload_sealed_and_shows_each_result_once_imported(
+    vault, operator, other_operator, client
+) -> None:
+    canary = make.telethon_string(key=make.random_key())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("a.txt", make.telethon_string(key=make.random_key()))
+        zf.writestr("a.txt", canary)
         zf.writestr("../evil.txt", make.telethon_string(key=make.random_key()))
     client.force_login(operator)
 
@@ -176,11 +181,55 @@ def test_the_admin_imports_a_zip_and_shows_each_result(vault, operator, client) 
         "/admin/accounts/telegramaccount/import/", {"files": [SimpleUploadedFile("batch.zip", buffer.getvalue())]}
     )
 
-    assert response.status_code == 200
-    page = response.content.decode()
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/import/{job.pk}/")
+    assert job.state == "queued" and job.uploaded == ["batch.zip"] and TelegramAccount.objects.count() == 0
+    staged = (vault / job.staged_name).read_bytes()
+    assert staged.startswith(b"TGV1F\n") and canary.encode() not in staged and b"a.txt" not in staged
+    assert oct((vault / job.staged_name).stat().st_mode & 0o777) == "0o600"
+    queued = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").json()
+    assert queued["state"] == "queued" and queued["results"] == []
+
+    assert import_job_run(str(job.pk)).state == "done"  # what the worker's task does
+
+    done = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").json()
+    assert done["summary"] == {"imported": 1, "duplicate": 0, "rejected": 1}
+    assert (done["processed"], done["total"], done["percent"]) == (2, 2, 100)
+    page = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/").content.decode()
     assert "Imported 1, duplicates 0, rejected 1." in page
     assert "batch.zip:../evil.txt" in page and "unsafe path inside zip" in page
     assert TelegramAccount.objects.count() == 1
+    assert not (vault / job.staged_name).exists()
+    assert canary not in json.dumps(done)
+    assert import_job_run(str(job.pk)).state == "done"  # a redelivered task changes nothing
+    assert TelegramAccount.objects.count() == 1
+    client.force_login(other_operator)
+    assert client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").status_code == 404
+
+
+def test_an_import_whose_upload_is_gone_fails_with_a_reason(vault, operator) -> None:
+    job = import_job_create(actor=operator, files=[InputFile("a.txt", b"x")])
+    (vault / job.staged_name).unlink()
+
+    assert import_job_run(str(job.pk)).error == (
+        "the uploaded files are gone from the vault (already imported, or removed)"
+    )
+
+
+def test_stale_imports_are_failed_and_their_uploads_deleted(vault, operator) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    job = import_job_create(actor=operator, files=[InputFile("a.txt", b"x")])
+
+    assert import_jobs_prune(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert import_jobs_prune(now=timezone.now() + dt.timedelta(days=2)) == 1
+    job.refresh_from_db()
+    assert job.state == "failed" and "no worker finished" in job.error
+    assert not (vault / job.staged_name).exists()
+    assert import_jobs_prune(now=timezone.now() + dt.timedelta(days=31)) == 1
+    assert not ImportJob.objects.exists()
 
 
 def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, client, blue_team) -> None:

@@ -1,0 +1,168 @@
+"""Imports that run as a task: the upload waits sealed in the vault, the worker imports it and reports progress."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import ImportJob, ImportJobState, Team
+from accounts.services.sessions import session_import
+from accounts.sessions import InputFile
+from accounts.vault.crypto import VaultKeyError, vault_keys
+from accounts.vault.sealed import ENCRYPTED, PLAINTEXT
+from accounts.vault.storage import session_storage
+from audit.services import audit_denied
+
+logger = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 0.25
+STALE_AFTER = dt.timedelta(days=1)
+KEEP_FINISHED = dt.timedelta(days=30)
+
+
+def import_job_create(*, actor, files: Iterable[InputFile], team: Team | None = None) -> ImportJob:
+    """Seal the uploaded files into the vault and queue their import; the task gets only the job's id."""
+    if not actor.has_perm("accounts.add_telegramaccount"):
+        audit_denied(actor=actor, action="session.import")
+        raise PermissionDenied("you may not import sessions")
+    files = list(files)
+    job = ImportJob(created_by=actor, team=team, uploaded=[f.name[-200:] for f in files])
+    session_storage().save(job.staged_name, ContentFile(_seal_upload(files)))
+    try:
+        job.save()
+    except BaseException:
+        session_storage().delete(job.staged_name)
+        raise
+    from accounts.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task.delay(str(job.pk)))
+    return job
+
+
+def import_job_run(job_id: str) -> ImportJob:
+    """Import one queued job (the worker's side); safe to call again for a job already finished."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by", "team").get(pk=job_id)
+        if job.state != ImportJobState.QUEUED:
+            return job
+        job.state, job.started_at = ImportJobState.RUNNING, timezone.now()
+        job.save(update_fields=["state", "started_at"])
+    storage = session_storage()
+    try:
+        with storage.open(job.staged_name, "rb") as handle:
+            files = _unseal_upload(handle.read())
+        report = session_import(
+            actor=job.created_by,
+            files=files,
+            team=job.team,
+            parsed_count=lambda n: ImportJob.objects.filter(pk=job.pk).update(total=n),
+            progress=_Progress(job.pk),
+        )
+    except (VaultKeyError, PermissionDenied, FileNotFoundError, ValueError) as exc:
+        _finish(job, ImportJobState.FAILED, error=_reason(exc))
+    except Exception:
+        logger.exception("Import %s failed", job.pk)
+        _finish(job, ImportJobState.FAILED, error="the import failed unexpectedly; see the worker's log")
+    else:
+        results = [
+            {"name": o.name, "result": o.result, "account_id": o.account_id, "reason": o.reason}
+            for o in report.outcomes
+        ]
+        _finish(job, ImportJobState.DONE, results=results)
+    finally:
+        storage.delete(job.staged_name)
+    job.refresh_from_db()
+    return job
+
+
+def import_job_for(*, actor, job_id) -> ImportJob:
+    """A job for its owner (or a superuser); anyone else gets DoesNotExist, as if it weren't there."""
+    jobs = ImportJob.objects.select_related("team")
+    if not actor.is_superuser:
+        jobs = jobs.filter(created_by=actor)
+    return jobs.get(pk=job_id)
+
+
+class _Progress:
+    """Counts sessions done; writes the count at most every PROGRESS_EVERY_SECONDS (and at the end)."""
+
+    def __init__(self, job_id) -> None:
+        self.job_id, self.pending, self.written_at = job_id, 0, 0.0
+
+    def __call__(self, done: int) -> None:
+        self.pending += done
+        now = time.monotonic()
+        if now - self.written_at >= PROGRESS_EVERY_SECONDS:
+            ImportJob.objects.filter(pk=self.job_id).update(processed=F("processed") + self.pending)
+            self.pending, self.written_at = 0, now
+
+
+def _finish(job: ImportJob, state: str, *, results: list | None = None, error: str = "") -> None:
+    fields = {"state": state, "error": error, "finished_at": timezone.now()}
+    if results is not None:
+        fields.update(results=results, processed=len(results))
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    logger.info("Import %s %s", job.pk, state)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "the uploaded files are gone from the vault (already imported, or removed)"
+    return str(exc)[:300]
+
+
+def _seal_upload(files: list[InputFile]) -> bytes:
+    doc = json.dumps([{"name": f.name, "data": base64.b64encode(f.data).decode()} for f in files]).encode()
+    keys = vault_keys()
+    return ENCRYPTED + keys.encrypt(doc) if keys.enabled else PLAINTEXT + doc
+
+
+def _unseal_upload(blob: bytes) -> list[InputFile]:
+    if blob.startswith(ENCRYPTED):
+        doc = vault_keys().decrypt(blob[len(ENCRYPTED) :])
+    elif blob.startswith(PLAINTEXT):
+        doc = blob[len(PLAINTEXT) :]
+    else:
+        raise VaultKeyError("the staged upload is not in a known format")
+    return [InputFile(item["name"], base64.b64decode(item["data"])) for item in json.loads(doc)]
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    """What the import page polls: state, counts and, once done, each file's result."""
+    summary = {result: 0 for result in ("imported", "duplicate", "rejected")}
+    for item in job.results:
+        summary[item["result"]] = summary.get(item["result"], 0) + 1
+    return {
+        "id": str(job.pk),
+        "state": job.state,
+        "finished": job.finished,
+        "total": job.total,
+        "processed": job.processed,
+        "percent": 100 if job.finished else (int(100 * job.processed / job.total) if job.total else 0),
+        "error": job.error,
+        "summary": summary,
+        "results": job.results if job.finished else [],
+    }
+
+
+def import_jobs_prune(*, now: dt.datetime | None = None) -> int:
+    """Fail jobs no worker finished in time (deleting their sealed uploads); drop old finished jobs."""
+    now = now or timezone.now()
+    storage = session_storage()
+    stale = ImportJob.objects.filter(state__in=[ImportJobState.QUEUED, ImportJobState.RUNNING],
+                                     created_at__lt=now - STALE_AFTER)  # fmt: skip
+    for job in stale:
+        storage.delete(job.staged_name)
+        _finish(job, ImportJobState.FAILED, error="no worker finished this import within a day; upload it again")
+    old = ImportJob.objects.filter(state__in=[ImportJobState.DONE, ImportJobState.FAILED],
+                                   created_at__lt=now - KEEP_FINISHED)  # fmt: skip
+    return len(stale) + old.delete()[0]

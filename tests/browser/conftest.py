@@ -1,0 +1,101 @@
+"""Playwright driving Debian's Chromium (headless) against a live tgfleet server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "correct-horse-battery-9"  # the conftest users' password
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]  # fmt: skip
+
+
+def _chromium() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    message = "Chromium is not installed (apt-get install chromium); the browser tests need it"
+    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One browser per test module. While it lives, Playwright's sync API keeps an event loop in this thread,
+    so Django's guard against ORM calls from async code is told that the tests' calls are plain sync code."""
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(chromium, live_server, settings):
+    # The live server serves static files from the apps' folders (Django's StaticFilesHandler), which
+    # knows no manifest-hashed names; production serves the hashed, collected files through WhiteNoise.
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": plain}
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860},
+                                   accept_downloads=True)  # fmt: skip
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and "/static/" in r.url and errors.append(f"{r.url}: {r.status}"))
+    page.on("requestfailed", lambda r: "ERR_ABORTED" in (r.failure or "") or errors.append(f"{r.url}: {r.failure}"))
+    yield page
+    context.close()
+    assert not errors, f"the page raised or failed requests: {errors}"
+
+
+def in_thread(fn, *args, **kwargs):
+    """Run fn in its own thread: code that runs its own event loop (a check through Telethon) can't share
+    this thread with Playwright's. Its database connection is its own, closed when it is done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def call():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def login(page, user) -> None:
+    page.goto("/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+
+def logout(page) -> None:
+    page.click("#logout-form button")
+    page.wait_for_selector("text=Log in again")
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,73 @@
+"""The console's server side: charts escape what they draw, bulk checks queue, filters name bad values."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import TelegramAccount
+from accounts.services import session_import
+from accounts.sessions import InputFile
+from audit.models import AuditEvent
+from conftest import SYSTEM
+from project.console.charts import Bucket, Point, nice_max, scatter, stacked_bars
+from tests import session_makers as make
+
+
+def test_axis_tops_are_four_round_steps() -> None:
+    assert [nice_max(v) for v in (0, 3, 5, 9, 41, 999)] == [4, 4, 8, 20, 80, 2000]
+
+
+def test_charts_escape_series_names_and_labels() -> None:
+    now = timezone.now()
+    evil = '<script>alert("x")</script>'
+    bars = stacked_bars([Bucket(now, {evil: 3}, 12.5)], {}, title=evil, unit="checks", line_unit="ms")
+    dots = scatter([Point(now, 5, evil, evil)], {}, start=now - dt.timedelta(hours=1), end=now, title="t", unit="ms")
+
+    for svg in (bars, dots):
+        assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert bars.count("<rect ") == 1 and "<polyline" in bars
+    assert dots.count("<circle ") == 1
+
+
+@pytest.mark.django_db
+def test_check_now_on_many_accounts_queues_them_in_batches(
+    vault, admin_user, client, django_capture_on_commit_callbacks
+) -> None:
+    files = [InputFile(f"a{i}.txt", make.telethon_string(key=make.random_key()).encode()) for i in range(25)]
+    session_import(actor=SYSTEM, files=files)
+    ids = list(TelegramAccount.objects.values_list("pk", flat=True))
+    client.force_login(admin_user)
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            "/admin/accounts/telegramaccount/", {"action": "check_now", "_selected_action": ids}, follow=True
+        )
+
+    assert "Queued checks of 25 account(s)" in response.content.decode()
+    assert len(queued) == 2  # batches of 20 and 5, each one task
+    assert AuditEvent.objects.filter(action="account.check", details__queued=True).count() == 25
+    assert not TelegramAccount.objects.filter(last_checked_at__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_cannot_post_the_check_action(vault, viewer, blue_team, client) -> None:
+    files = [InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())]
+    session_import(actor=SYSTEM, files=files, team=blue_team)
+    client.force_login(viewer)
+
+    response = client.post(
+        "/admin/accounts/telegramaccount/",
+        {"action": "check_now", "_selected_action": list(TelegramAccount.objects.values_list("pk", flat=True))},
+        follow=True,
+    )
+
+    assert response.status_code == 200 and 'name="action"' not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="account.check").exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_team_filter_is_refused(vault, admin_user, client) -> None:
+    client.force_login(admin_user)
+    response = client.get("/admin/accounts/telegramaccount/?team=blue")
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
