@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.cache import cache
 from django.db.models import Avg, Count
 from django.db.models.functions import TruncHour
 from django.urls import reverse
@@ -19,6 +20,19 @@ from project.console.colours import FALLBACK, HEALTH_COLOURS, OUTCOME_COLOURS, S
 ATTENTION = (AccountStatus.BANNED, AccountStatus.UNAUTHORIZED, AccountStatus.OFFLINE, AccountStatus.FLOOD_WAIT,
              AccountStatus.UNCERTAIN)  # fmt: skip
 HOURS = 24
+KEEP_HOURS_SECONDS = 25 * 3600
+
+
+SCOPED_KEEP_SECONDS = 600
+
+
+def _scope(user) -> tuple[str, int]:
+    """Whose accounts a chart counts, and how long its finished hours are kept: everyone's (the same for all
+    who see all) for a day; else this user's in their current teams, briefly (a grant may change what they see)."""
+    if user.is_superuser or user.has_perm("accounts.access_all_accounts"):
+        return "all", KEEP_HOURS_SECONDS
+    groups = ",".join(str(pk) for pk in sorted(user.groups.values_list("pk", flat=True)))
+    return f"user:{user.pk}:{groups}", SCOPED_KEEP_SECONDS
 
 
 def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
@@ -26,7 +40,7 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     accounts = accounts_visible_to(user)
     context: dict = {"status_tiles": _status_tiles(accounts), "health": _health()}
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
-        context["check_chart"], context["check_totals"] = _check_chart(accounts, now)
+        context["check_chart"], context["check_totals"] = _check_chart(accounts, now, _scope(user))
         rank = {status: i for i, status in enumerate(ATTENTION)}
         attention = list(accounts.filter(status__in=ATTENTION).select_related("team").order_by("-updated_at")[:50])
         attention.sort(key=lambda a: rank[a.status])
@@ -47,32 +61,48 @@ def _status_tiles(accounts) -> list[dict]:
     ]  # fmt: skip
 
 
-def _check_chart(accounts, now: dt.datetime):
+def _check_chart(accounts, now: dt.datetime, scope: tuple[str, int]):
     start = timezone.localtime(now - dt.timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
-    rows = (
-        CheckRecord.objects.filter(at__gte=start, account__in=accounts)
-        .annotate(hour=TruncHour("at"))
-        .values("hour", "outcome")
-        .annotate(n=Count("pk"), latency=Avg("latency_ms"))
-        .order_by("hour")
-    )
-    counts: dict[dt.datetime, dict[str, int]] = {}
-    latency_sum: dict[dt.datetime, float] = {}
+    hours = [start + dt.timedelta(hours=i) for i in range(HOURS)]
+    per_hour = _hourly_checks(accounts, hours, scope)
     totals: dict[str, int] = {}
-    for row in rows:
-        hour = row["hour"]
-        counts.setdefault(hour, {})[row["outcome"]] = row["n"]
-        latency_sum[hour] = latency_sum.get(hour, 0) + (row["latency"] or 0) * row["n"]
-        totals[row["outcome"]] = totals.get(row["outcome"], 0) + row["n"]
     buckets = []
-    for i in range(HOURS):
-        hour = start + dt.timedelta(hours=i)
-        n = sum(counts.get(hour, {}).values())
-        buckets.append(Bucket(hour, counts.get(hour, {}), latency_sum[hour] / n if n else None))
+    for hour in hours:
+        counts, latency_sum = per_hour[hour]
+        n = sum(counts.values())
+        buckets.append(Bucket(hour, counts, latency_sum / n if n else None))
+        for outcome, count in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + count
     chart = stacked_bars(buckets, OUTCOME_COLOURS, title="Checks per hour, last 24 hours, and their average latency",
                          unit="checks", line_unit="ms")  # fmt: skip
     legend = [{"outcome": o, "count": n, "colour": OUTCOME_COLOURS.get(o, FALLBACK)} for o, n in sorted(totals.items())]
     return chart, legend
+
+
+def _hourly_checks(
+    accounts, hours: list[dt.datetime], scope: tuple[str, int]
+) -> dict[dt.datetime, tuple[dict[str, int], float]]:
+    """(counts by outcome, latency sum) per hour. Finished hours don't change, so each is counted once per scope
+    and kept for a day; only the current hour (and any finished hour not yet kept) is read from the database."""
+    name, keep_seconds = scope
+    keys = {hour: f"console:checks:{name}:{int(hour.timestamp())}" for hour in hours[:-1]}
+    kept = cache.get_many(list(keys.values()))
+    per_hour = {hour: tuple(kept[key]) for hour, key in keys.items() if key in kept}
+    first = min((hour for hour in hours if hour not in per_hour), default=hours[-1])
+    rows = (
+        CheckRecord.objects.filter(at__gte=first, account__in=accounts)
+        .annotate(hour=TruncHour("at"))
+        .values("hour", "outcome")
+        .annotate(n=Count("pk"), latency=Avg("latency_ms"))
+        .order_by()
+    )
+    fresh: dict[dt.datetime, tuple[dict[str, int], float]] = {hour: ({}, 0.0) for hour in hours if hour >= first}
+    for row in rows:
+        counts, latency_sum = fresh.setdefault(row["hour"], ({}, 0.0))
+        counts[row["outcome"]] = row["n"]
+        fresh[row["hour"]] = (counts, latency_sum + (row["latency"] or 0) * row["n"])
+    cache.set_many({keys[hour]: list(value) for hour, value in fresh.items() if hour in keys}, keep_seconds)
+    return {**per_hour, **fresh}
 
 
 def _health() -> dict:
