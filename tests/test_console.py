@@ -71,3 +71,27 @@ def test_a_bad_team_filter_is_refused(vault, admin_user, client) -> None:
     client.force_login(admin_user)
     response = client.get("/admin/accounts/telegramaccount/?team=blue")
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+@pytest.mark.django_db
+def test_finished_hours_are_counted_once_and_the_current_hour_live(vault, admin_user, operator, blue_team) -> None:
+    from accounts.models import CheckRecord
+    from project.console.dashboard import dashboard_for
+
+    files = [InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())]
+    session_import(actor=SYSTEM, files=files, team=blue_team)
+    account = TelegramAccount.objects.get()
+    now = timezone.now().replace(minute=30) + dt.timedelta(days=3650)  # an hour no other test has kept
+    for _ in range(2):
+        CheckRecord.objects.create(account=account, at=now - dt.timedelta(hours=3), outcome="ok", latency_ms=100)
+    CheckRecord.objects.create(account=account, at=now, outcome="timeout", latency_ms=5000)
+
+    def totals(user) -> dict[str, int]:
+        return {item["outcome"]: item["count"] for item in dashboard_for(user, now=now)["check_totals"]}
+
+    assert totals(admin_user) == {"ok": 2, "timeout": 1}
+    CheckRecord.objects.create(account=account, at=now - dt.timedelta(hours=3), outcome="ok", latency_ms=100)
+    CheckRecord.objects.create(account=account, at=now, outcome="timeout", latency_ms=5000)
+
+    assert totals(admin_user) == {"ok": 2, "timeout": 2}  # the finished hour was kept; this hour is live
+    assert totals(operator) == {"ok": 3, "timeout": 2}  # another scope counts for itself
