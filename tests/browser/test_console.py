@@ -258,6 +258,7 @@ def test_import_runs_as_a_task_and_the_page_follows_it(page, import_worker, vaul
     login(page, operator)
     page.goto("/admin/accounts/telegramaccount/")
     page.click("text=Import sessions")
+    page.wait_for_url("**/telegramaccount/import/")  # loaded, with the page's script listening
     page.set_input_files("#id_files", [
         {"name": "bundle.zip", "mimeType": "application/zip", "buffer": bundle},
         {"name": "again.txt", "mimeType": "text/plain", "buffer": strings["zipped-0.txt"]},

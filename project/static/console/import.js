@@ -21,6 +21,7 @@
       show();
     });
     input.addEventListener("change", show);
+    show(); // files chosen before the script ran (a slow load, or the back button) are named too
   }
 
   function cell(row, text) {
