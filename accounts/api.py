@@ -23,6 +23,7 @@ from accounts.serializers import (
     ImportResponseSerializer,
 )
 from accounts.services import CheckBusyError, account_check, account_for_action, session_export, session_import
+from accounts.services.teams import TeamChoiceError
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
 
@@ -48,7 +49,10 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
             if team is None:
                 raise ValidationError({"team": ["no such team"]})
         files = [InputFile(f.name, f.read()) for f in form.validated_data["files"]]
-        report = session_import(actor=request.user, files=files, team=team)
+        try:
+            report = session_import(actor=request.user, files=files, team=team)
+        except TeamChoiceError as exc:
+            raise ValidationError({"team": [str(exc)]}) from None
         body = {"summary": report.summary, "results": [vars(outcome) for outcome in report.outcomes]}
         return Response(ImportResponseSerializer(body).data, status=status.HTTP_200_OK)
 

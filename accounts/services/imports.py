@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ImportJob, ImportJobState, Team
 from accounts.services.sessions import session_import
+from accounts.services.teams import TeamChoiceError, team_for_accounts
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import ENCRYPTED, PLAINTEXT
@@ -34,6 +35,7 @@ def import_job_create(*, actor, files: Iterable[InputFile], team: Team | None = 
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
+    team = team_for_accounts(actor=actor, team=team, action="session.import")
     files = list(files)
     job = ImportJob(created_by=actor, team=team, uploaded=[f.name[-200:] for f in files])
     session_storage().save(job.staged_name, ContentFile(_seal_upload(files)))
@@ -67,7 +69,7 @@ def import_job_run(job_id: str) -> ImportJob:
             parsed_count=lambda n: ImportJob.objects.filter(pk=job.pk).update(total=n),
             progress=_Progress(job.pk),
         )
-    except (VaultKeyError, PermissionDenied, FileNotFoundError, ValueError) as exc:
+    except (VaultKeyError, PermissionDenied, TeamChoiceError, FileNotFoundError, ValueError) as exc:
         _finish(job, ImportJobState.FAILED, error=_reason(exc))
     except Exception:
         logger.exception("Import %s failed", job.pk)

@@ -52,3 +52,37 @@ def account_grants_for_team(accounts: list[TelegramAccount], team: Team | None) 
             for p in perms
         ]
     )
+
+
+class TeamChoiceError(ValueError):
+    """The team asked for (or its absence) doesn't work for this user; the message says what to choose."""
+
+
+def _sees_all(actor) -> bool:
+    return actor.is_superuser or actor.has_perm("accounts.access_all_accounts")
+
+
+def teams_assignable_by(actor):
+    """Teams this user may put accounts in: every team for those who see every account, else their own."""
+    if _sees_all(actor):
+        return Team.objects.all()
+    return Team.objects.filter(group__user=actor)
+
+
+def team_for_accounts(*, actor, team: Team | None, action: str, target=None) -> Team | None:
+    """The team new or moved accounts go to. A team-scoped user may only use their own teams (an account
+    outside them would vanish from their sight); with one team and none asked for, that team."""
+    if _sees_all(actor):
+        return team
+    mine = list(teams_assignable_by(actor))
+    if team is None:
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            raise TeamChoiceError("you belong to no team, so these accounts would be hidden from you; "
+                                  "ask an admin to add you to a team")  # fmt: skip
+        raise TeamChoiceError(f"choose one of your teams: {', '.join(t.name for t in mine)}")
+    if team not in mine:
+        audit_denied(actor=actor, action=action, target=target, details={"team": team.name})
+        raise PermissionDenied(f"you may only put accounts in your own teams, not in {team.name}")
+    return team

@@ -168,7 +168,7 @@ def test_anonymous_requests_are_refused(vault) -> None:
 
 
 def test_the_admin_queues_an_upload_sealed_and_shows_each_result_once_imported(
-    vault, operator, other_operator, client
+    vault, operator, other_operator, blue_team, client
 ) -> None:
     canary = make.telethon_string(key=make.random_key())
     buffer = io.BytesIO()
@@ -178,7 +178,8 @@ def test_the_admin_queues_an_upload_sealed_and_shows_each_result_once_imported(
     client.force_login(operator)
 
     response = client.post(
-        "/admin/accounts/telegramaccount/import/", {"files": [SimpleUploadedFile("batch.zip", buffer.getvalue())]}
+        "/admin/accounts/telegramaccount/import/",
+        {"files": [SimpleUploadedFile("batch.zip", buffer.getvalue())], "team": blue_team.pk},
     )
 
     job = ImportJob.objects.get()
@@ -280,3 +281,62 @@ def test_the_openapi_schema_describes_import_and_export(superuser) -> None:
 
     assert "/api/v1/accounts/import" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/accounts/{id}/export"]
+
+
+def test_an_operator_s_import_without_a_team_goes_to_the_operator_s_team(vault, operator, blue_team) -> None:
+    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+
+    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
+
+    assert response.status_code == 200
+    account = TelegramAccount.objects.get()
+    assert account.team == blue_team
+    assert _api(operator).get(f"/api/v1/accounts/{account.pk}").status_code == 200  # still in sight
+
+
+def test_an_operator_cannot_import_into_another_team(vault, operator, red_team) -> None:
+    from audit.models import AuditEvent
+
+    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+
+    response = _api(operator).post(
+        "/api/v1/accounts/import", {"files": [upload], "team": red_team.pk}, format="multipart"
+    )
+
+    assert response.status_code == 403
+    assert "only put accounts in your own teams" in response.json()["detail"]
+    assert not TelegramAccount.objects.exists()
+    assert AuditEvent.objects.filter(action="session.import", outcome="denied", actor_name="operator").exists()
+
+
+def test_an_operator_in_two_teams_must_choose_one(vault, operator, red_team) -> None:
+    operator.groups.add(red_team.group)
+    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+
+    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {"team": ["choose one of your teams: blue, red"]}
+    assert not TelegramAccount.objects.exists()
+
+
+def test_an_operator_cannot_move_an_account_out_of_their_teams(vault, operator, blue_team, red_team, client) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.services import account_update
+
+    account = _stored(make.random_key(), blue_team)
+    client.force_login(operator)
+
+    response = client.post(
+        f"/admin/accounts/telegramaccount/{account.pk}/change/",
+        {"label": "moved", "phone": "", "username": "", "notes": "", "team": red_team.pk},
+    )
+
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    with pytest.raises(PermissionDenied):
+        account_update(actor=operator, account=account, team=red_team)
+    with pytest.raises(PermissionDenied):
+        account_update(actor=operator, account=account, team=None)
+    stored = TelegramAccount.objects.get(pk=account.pk)
+    assert (stored.label, stored.team) == ("a", blue_team)
