@@ -7,7 +7,7 @@ from django.urls import path
 from django.utils import timezone
 
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Silence
-from alerts.selectors import delivery_totals, routes_with_stats
+from alerts.selectors import alerts_visible_to, delivery_totals, routes_with_stats
 from alerts.services import alert_test_send
 
 
@@ -60,8 +60,10 @@ class RouteAdmin(admin.ModelAdmin):
             "title": "Alert delivery",
             "totals": delivery_totals(),
             "routes": routes_with_stats(),
-            "firing": Alert.objects.filter(state=AlertState.FIRING).count(),
-            "failures": Notification.objects.filter(state__in=[Delivery.FAILED, Delivery.UNCONFIRMED])
+            "firing": alerts_visible_to(request.user).filter(state=AlertState.FIRING).count(),
+            "failures": Notification.objects.filter(
+                state__in=[Delivery.FAILED, Delivery.UNCONFIRMED], alert__in=alerts_visible_to(request.user)
+            )
             .select_related("alert", "route")
             .order_by("-created_at")[:10],
             "silences": Silence.objects.filter(until__gt=now),
@@ -98,6 +100,9 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["state", "kind", "severity"]
     search_fields = ["key", "summary"]
     readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def get_queryset(self, request: HttpRequest):
+        return alerts_visible_to(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -95,3 +95,22 @@ def test_finished_hours_are_counted_once_and_the_current_hour_live(vault, admin_
 
     assert totals(admin_user) == {"ok": 2, "timeout": 2}  # the finished hour was kept; this hour is live
     assert totals(operator) == {"ok": 3, "timeout": 2}  # another scope counts for itself
+
+
+@pytest.mark.django_db
+def test_alerts_about_other_teams_accounts_are_hidden(vault, admin_user, operator, blue_team, red_team) -> None:
+    from alerts.models import Severity
+    from alerts.selectors import alerts_visible_to
+    from alerts.services import alert_raise
+
+    for label, team in (("blue-1", blue_team), ("red-1", red_team)):
+        files = [InputFile(f"{label}.txt", make.telethon_string(key=make.random_key()).encode())]
+        [outcome] = session_import(actor=SYSTEM, files=files, team=team).outcomes
+        alert_raise(kind="account.banned", severity=Severity.CRITICAL, key=str(outcome.account_id), summary=label)
+    alert_raise(kind="health.component", severity=Severity.CRITICAL, key="database", summary="database down")
+
+    def summaries(user) -> set[str]:
+        return set(alerts_visible_to(user).values_list("summary", flat=True))
+
+    assert summaries(admin_user) == {"blue-1", "red-1", "database down"}
+    assert summaries(operator) == {"blue-1", "database down"}

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AccountStatus, CheckRecord
 from accounts.selectors import accounts_visible_to
-from alerts.models import Alert
+from alerts.selectors import alerts_visible_to
 from health.runner import health_report
 from project.console.charts import Bucket, stacked_bars
 from project.console.colours import FALLBACK, HEALTH_COLOURS, OUTCOME_COLOURS, STATUS_COLOURS
@@ -47,7 +47,7 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
         context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in attention[:10]]
         context["attention_count"] = accounts.filter(status__in=ATTENTION).count()
     if user.has_perm("alerts.view_alert"):
-        context["recent_alerts"] = list(Alert.objects.order_by("-last_seen")[:8])
+        context["recent_alerts"] = list(alerts_visible_to(user).order_by("-last_seen")[:8])
     return context
 
 

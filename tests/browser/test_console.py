@@ -99,6 +99,8 @@ def test_operator_sees_only_the_team_s_accounts(page, fleet, operator) -> None:
              for t in page.locator("#status-tiles .tile").all()}  # fmt: skip
     assert sum(tiles.values()) == 3 and tiles["banned"] == 0
     assert "red-banned" not in page.locator("#attention").inner_text()
+    alerts = page.locator("#recent-alerts").inner_text()
+    assert "blue-revoked" in alerts and "red-banned" not in alerts  # other teams' accounts stay out of sight
 
     page.goto("/admin/accounts/telegramaccount/")
     assert _listed_labels(page) == {"blue-ok", "blue-revoked", "blue-flood"}
