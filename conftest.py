@@ -18,6 +18,14 @@ def _collected_static() -> None:
     call_command("collectstatic", "--noinput", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def _telegram_unreachable(settings, server_rsa_pem) -> None:
+    """No test dials Telegram: checks, probes and the health check go to loopback's discard port unless a
+    test points them at the loopback DC (telegram_dc) or a port of its own."""
+    settings.TELEGRAM_SERVER_ADDRESS = ("127.0.0.1", 9)
+    settings.TELEGRAM_SERVER_RSA_KEY = server_rsa_pem
+
+
 @pytest.fixture
 def vault(settings, tmp_path):
     """A fresh vault directory and key for each test; yields the directory."""

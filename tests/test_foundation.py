@@ -106,3 +106,15 @@ def test_ensure_admin_refuses_a_weak_password_and_creates_nothing(settings) -> N
 
     assert not get_user_model().objects.filter(is_superuser=True).exists()
     assert not get_user_model().objects.filter(username="admin").exists()
+
+
+def test_the_suite_cannot_reach_beyond_loopback() -> None:
+    import socket
+
+    from tests import plugin
+
+    before = list(plugin._outside)
+    with pytest.raises(ConnectionRefusedError, match="tests stay on loopback"):
+        socket.create_connection(("149.154.167.51", 443), timeout=1)  # a Telegram DC: never dialled
+    assert plugin._outside == [*before, "149.154.167.51:443"]
+    plugin._outside[:] = before  # this refusal was the point; only unexpected ones fail the run
