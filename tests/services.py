@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import pytest
+
+
+def requirement_missing(message: str) -> NoReturn:
+    """A test's real service or tool is absent: skip on a developer's machine, fail where it must be (CI)."""
+    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
 
 
 def service_url(variable: str) -> str:
     url = os.environ.get(variable)
     if url:
         return url
-    message = f"{variable} is not set; this test needs the real service it names"
-    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
-        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
+    requirement_missing(f"{variable} is not set; this test needs the real service it names")
 
 
 def shared_worker_env() -> dict[str, str]:
@@ -26,20 +31,17 @@ def shared_worker_env() -> dict[str, str]:
     service_url("DATABASE_URL")
     redis = service_url("REDIS_URL")
     if connection.vendor != "postgresql":
-        pytest.skip("workers share the test database only on PostgreSQL")
+        requirement_missing("workers share the test database only on PostgreSQL (DATABASE_URL names SQLite)")
     broker_purge()
     db = connection.settings_dict
     return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", "REDIS_URL": redis}
 
 
-def tool_path(name: str) -> str:
-    """A command-line tool the test needs (promtool from Debian's prometheus package); CI installs it."""
+def tool_path(name: str, package: str) -> str:
+    """A program the test needs from Debian's packages (promtool, Chromium); CI installs them."""
     import shutil
 
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed (apt-get install prometheus)"
-    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
-        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
+    requirement_missing(f"{name} is not installed (apt-get install {package})")

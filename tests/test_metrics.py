@@ -45,7 +45,7 @@ def test_the_exposition_parses_and_holds_django_and_fleet_metrics(client, vault)
 def test_promtool_accepts_the_exposition(client, tmp_path) -> None:
     text = client.get("/metrics").content
 
-    result = subprocess.run([tool_path("promtool"), "check", "metrics"], input=text, capture_output=True)
+    result = subprocess.run([tool_path("promtool", "prometheus"), "check", "metrics"], input=text, capture_output=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -73,7 +73,7 @@ def test_domain_counters_move_with_the_work(vault, telegram_dc) -> None:
 
 
 def test_the_rules_pass_promtool_and_their_unit_tests() -> None:
-    promtool = tool_path("promtool")
+    promtool = tool_path("promtool", "prometheus")
     checks = [
         [promtool, "check", "rules", *map(str, sorted((DEPLOY / "rules").glob("*.yml")))],
         [promtool, "check", "config", str(DEPLOY / "prometheus.yml")],

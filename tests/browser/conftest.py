@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.services import tool_path
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "correct-horse-battery-9"  # the conftest users' password
@@ -14,21 +15,11 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "-
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]  # fmt: skip
 
 
-def _chromium() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    message = "Chromium is not installed (apt-get install chromium); the browser tests need it"
-    if os.environ.get("TGFLEET_REQUIRE_SERVICES") == "1":
-        pytest.fail(message + " (TGFLEET_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def chromium():
     """One browser per test module. While it lives, Playwright's sync API keeps an event loop in this thread,
     so Django's guard against ORM calls from async code is told that the tests' calls are plain sync code."""
-    executable = _chromium()
+    executable = os.environ.get("CHROMIUM_PATH") or tool_path("chromium", "chromium")
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
