@@ -20,7 +20,7 @@ from accounts.services.sessions import session_import
 from accounts.services.teams import TeamChoiceError, team_for_accounts
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError, vault_keys
-from accounts.vault.sealed import ENCRYPTED, PLAINTEXT
+from accounts.vault.sealed import seal_bytes, unseal_bytes
 from accounts.vault.storage import session_storage
 from audit.services import audit_denied
 
@@ -124,18 +124,12 @@ def _reason(exc: Exception) -> str:
 
 def _seal_upload(files: list[InputFile]) -> bytes:
     doc = json.dumps([{"name": f.name, "data": base64.b64encode(f.data).decode()} for f in files]).encode()
-    keys = vault_keys()
-    return ENCRYPTED + keys.encrypt(doc) if keys.enabled else PLAINTEXT + doc
+    return seal_bytes(doc, vault_keys())
 
 
 def _unseal_upload(blob: bytes) -> list[InputFile]:
-    if blob.startswith(ENCRYPTED):
-        doc = vault_keys().decrypt(blob[len(ENCRYPTED) :])
-    elif blob.startswith(PLAINTEXT):
-        doc = blob[len(PLAINTEXT) :]
-    else:
-        raise VaultKeyError("the staged upload is not in a known format")
-    return [InputFile(item["name"], base64.b64decode(item["data"])) for item in json.loads(doc)]
+    doc = json.loads(unseal_bytes(blob, vault_keys()))
+    return [InputFile(item["name"], base64.b64decode(item["data"])) for item in doc]
 
 
 def import_job_progress(job: ImportJob) -> dict:

@@ -28,18 +28,25 @@ class VaultEntry:
         return cls(SessionRecord.from_payload(doc["record"]), doc.get("api_hash"), doc.get("two_fa"))
 
 
+def seal_bytes(data: bytes, keys: VaultKeys) -> bytes:
+    """Any bytes as a vault file: encrypted under the newest key (or marked plaintext if encryption is off)."""
+    return ENCRYPTED + keys.encrypt(data) if keys.enabled else PLAINTEXT + data
+
+
+def unseal_bytes(blob: bytes, keys: VaultKeys) -> bytes:
+    if blob.startswith(ENCRYPTED):
+        return keys.decrypt(blob[len(ENCRYPTED) :])
+    if blob.startswith(PLAINTEXT):
+        return blob[len(PLAINTEXT) :]
+    raise VaultKeyError("vault file is not in a known format (damaged or not a tgfleet vault file)")
+
+
 def seal(entry: VaultEntry, keys: VaultKeys) -> bytes:
-    if not keys.enabled:
-        return PLAINTEXT + entry.to_bytes()
-    return ENCRYPTED + keys.encrypt(entry.to_bytes())
+    return seal_bytes(entry.to_bytes(), keys)
 
 
 def unseal(blob: bytes, keys: VaultKeys) -> VaultEntry:
-    if blob.startswith(ENCRYPTED):
-        return VaultEntry.from_bytes(keys.decrypt(blob[len(ENCRYPTED) :]))
-    if blob.startswith(PLAINTEXT):
-        return VaultEntry.from_bytes(blob[len(PLAINTEXT) :])
-    raise VaultKeyError("vault file is not in a known format (damaged or not a tgfleet vault file)")
+    return VaultEntry.from_bytes(unseal_bytes(blob, keys))
 
 
 def reseal(blob: bytes, keys: VaultKeys) -> bytes:
