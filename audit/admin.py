@@ -6,7 +6,7 @@ from django.urls import path
 from audit.admin_filters import ActorFilter, SinceFilter, TargetIdFilter, UntilFilter
 from audit.jsonl import audit_jsonl_response
 from audit.models import AuditEvent
-from audit.selectors import AuditFilterError, audit_events_filter, audit_events_visible_to
+from audit.selectors import AuditFilterError, audit_events_visible_to, audit_time
 
 
 @admin.register(AuditEvent)
@@ -37,7 +37,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         for name in ("since", "until"):
             if request.GET.get(name):
                 try:
-                    audit_events_filter(AuditEvent.objects.none(), {name: request.GET[name]})
+                    audit_time(name, request.GET[name])
                 except AuditFilterError as exc:
                     messages.error(request, str(exc))
                     query = request.GET.copy()

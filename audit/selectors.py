@@ -38,19 +38,20 @@ def audit_events_filter(queryset: QuerySet[AuditEvent], params) -> QuerySet[Audi
     # Times are nondecreasing along the sequence (see AuditChainHead), so each time bound
     # becomes an exact sequence bound found through the time index: pages then start in the window.
     if params.get("since"):
-        since = _when("since", params["since"])
+        since = audit_time("since", params["since"])
         first = AuditEvent.objects.filter(occurred_at__gte=since).order_by("occurred_at", "sequence")
         bound = first.values_list("sequence", flat=True).first()
         queryset = queryset.filter(sequence__gte=bound, occurred_at__gte=since) if bound else queryset.none()
     if params.get("until"):
-        until = _when("until", params["until"])
+        until = audit_time("until", params["until"])
         last = AuditEvent.objects.filter(occurred_at__lt=until).order_by("-occurred_at", "-sequence")
         bound = last.values_list("sequence", flat=True).first()
         queryset = queryset.filter(sequence__lte=bound, occurred_at__lt=until) if bound else queryset.none()
     return queryset
 
 
-def _when(name: str, value: str) -> dt.datetime:
+def audit_time(name: str, value: str) -> dt.datetime:
+    """A time filter's value, or AuditFilterError naming the filter and the form it takes."""
     try:
         parsed = parse_datetime(value)
     except ValueError:
