@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.admin_filters import VisibleTeamFilter
-from accounts.admin_forms import ExportForm, ImportForm, TeamForm
+from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
 from accounts.console import account_page
 from accounts.downloads import session_download
 from accounts.models import ApiToken, ImportJob, Team, TelegramAccount
@@ -32,7 +32,7 @@ from accounts.services import (
 )
 from accounts.services.accounts import EDITABLE
 from accounts.services.imports import import_job_create, import_job_for, import_job_progress
-from accounts.services.teams import TeamChoiceError, teams_assignable_by
+from accounts.services.teams import TeamChoiceError
 from accounts.sessions import InputFile
 from accounts.tasks import checks_batch_task
 from accounts.tokens import token_create, token_revoke
@@ -91,13 +91,8 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         return accounts_visible_to(request.user).select_related("team")
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
-        if db_field.name == "team":  # only teams the user may move accounts to
-            kwargs["queryset"] = teams_assignable_by(request.user)
-            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-            if not (request.user.is_superuser or request.user.has_perm("accounts.access_all_accounts")):
-                field.required, field.empty_label = True, None
-            return field
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return team_field_limit(field, request.user) if db_field.name == "team" else field
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts come from session imports, never typed in
@@ -182,25 +177,28 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("accounts.add_telegramaccount"):
             raise PermissionDenied
-        try:
-            form = ImportForm(request.POST, request.FILES, user=request.user) if request.method == "POST" else None
-        except MultiPartParserError as exc:
-            form = None
-            messages.error(request, f"Upload refused: {exc}")
-        else:
-            if form is not None and form.is_valid():
-                files = [InputFile(f.name, f.read()) for f in form.cleaned_data["files"]]
-                try:
-                    job = import_job_create(actor=request.user, files=files, team=form.cleaned_data["team"])
-                except (VaultKeyError, TeamChoiceError) as exc:
-                    messages.error(request, str(exc))
-                else:
-                    return redirect("admin:accounts_telegramaccount_import_job", job.pk)
+        form = ImportForm(user=request.user)
+        if request.method == "POST":
+            try:
+                form = ImportForm(request.POST, request.FILES, user=request.user)
+            except MultiPartParserError as exc:
+                messages.error(request, f"Upload refused: {exc}")
+            else:
+                if form.is_valid():
+                    files = [InputFile(f.name, f.read()) for f in form.cleaned_data["files"]]
+                    try:
+                        job = import_job_create(actor=request.user, files=files, team=form.cleaned_data["team"])
+                    except (TeamChoiceError, PermissionDenied) as exc:
+                        form.add_error("team", str(exc))
+                    except VaultKeyError as exc:
+                        messages.error(request, str(exc))
+                    else:
+                        return redirect("admin:accounts_telegramaccount_import_job", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import sessions",
-            "form": form or ImportForm(user=request.user),
+            "form": form,
             "recent_jobs": ImportJob.objects.filter(created_by=request.user)[:10],
         }
         return TemplateResponse(request, "admin/accounts/telegramaccount/import.html", context)

@@ -1,10 +1,10 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 
 from accounts.models import Team
+from accounts.permissions import sees_all_accounts
 from accounts.services import EXPORT_FORMATS
-from accounts.services.teams import TeamChoiceError, team_for_accounts, teams_assignable_by
+from accounts.services.teams import teams_assignable_by
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -23,24 +23,21 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)]
 
 
+def team_field_limit(field: forms.ModelChoiceField, user) -> forms.ModelChoiceField:
+    """Offer only the teams this user may put accounts in; a team-scoped user must pick one of them."""
+    field.queryset = teams_assignable_by(user)
+    if not sees_all_accounts(user):
+        field.required, field.empty_label = True, None
+    return field
+
+
 class ImportForm(forms.Form):
     files = MultipleFileField(help_text="Telethon or Pyrogram sessions, session strings in .txt, .json sidecars, zips.")
-    team = forms.ModelChoiceField(Team.objects.all(), required=False)
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, help_text="The team that owns the accounts.")
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.user = user
-        team = self.fields["team"]
-        team.queryset = teams_assignable_by(user)
-        if not (user.is_superuser or user.has_perm("accounts.access_all_accounts")):
-            team.required, team.empty_label = True, None  # accounts outside one's teams would be hidden
-            team.help_text = "Your teams; the imported accounts belong to the one you choose."
-
-    def clean_team(self):
-        try:
-            return team_for_accounts(actor=self.user, team=self.cleaned_data.get("team"), action="session.import")
-        except (TeamChoiceError, PermissionDenied) as exc:
-            raise forms.ValidationError(str(exc)) from None
+        team_field_limit(self.fields["team"], user)
 
 
 class ExportForm(forms.Form):

@@ -10,6 +10,11 @@ from __future__ import annotations
 from accounts.models import TelegramAccount
 
 
+def sees_all_accounts(user) -> bool:
+    """Superusers and the roles that may act on every account, whatever its team (admin)."""
+    return bool(getattr(user, "is_superuser", False) or user.has_perm("accounts.access_all_accounts"))
+
+
 def account_permitted(user, codename: str, account: TelegramAccount) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False

@@ -20,11 +20,12 @@ def delivery_totals() -> dict[str, int]:
 
 def alerts_visible_to(user) -> QuerySet[Alert]:
     """Alerts a user may read: system alerts, and account alerts only about accounts they can see."""
+    from accounts.permissions import sees_all_accounts
     from accounts.selectors import accounts_visible_to
 
     if not getattr(user, "is_authenticated", False) or not user.has_perm("alerts.view_alert"):
         return Alert.objects.none()
-    if user.is_superuser or user.has_perm("accounts.access_all_accounts"):
+    if sees_all_accounts(user):
         return Alert.objects.all()
     keys = accounts_visible_to(user).annotate(key=Cast("pk", CharField())).values("key")
     return Alert.objects.filter(~Q(kind__startswith="account.") | Q(key__in=keys))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts.models import Team, TelegramAccount
 from accounts.services.guard import account_require
-from accounts.services.teams import account_grants_for_team, team_for_accounts
+from accounts.services.teams import account_grants_for_team, team_require_assignable
 from accounts.vault.storage import session_storage
 from audit.services import audit_record
 
@@ -31,9 +30,7 @@ def account_update(*, actor, account: TelegramAccount, **changes: object) -> Tel
     if not diff:
         return account
     if "team" in diff:
-        team_for_accounts(actor=actor, team=changes["team"] or None, action="permission.change", target=account)
-        if changes["team"] is None and not actor.has_perm("accounts.access_all_accounts") and not actor.is_superuser:
-            raise PermissionDenied("only an admin may take an account out of every team")
+        team_require_assignable(actor=actor, team=changes["team"] or None, action="permission.change", target=account)
     with transaction.atomic():
         for name, value in changes.items():
             setattr(account, name, value)

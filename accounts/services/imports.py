@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ImportJob, ImportJobState, Team
 from accounts.services.sessions import session_import
-from accounts.services.teams import TeamChoiceError, team_for_accounts
+from accounts.services.teams import TeamChoiceError, team_for_import
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import seal_bytes, unseal_bytes
@@ -35,7 +35,7 @@ def import_job_create(*, actor, files: Iterable[InputFile], team: Team | None = 
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
-    team = team_for_accounts(actor=actor, team=team, action="session.import")
+    team = team_for_import(actor=actor, team=team)
     files = list(files)
     job = ImportJob(created_by=actor, team=team, uploaded=[f.name[-200:] for f in files])
     session_storage().save(job.staged_name, ContentFile(_seal_upload(files)))

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Team, TelegramAccount
 from accounts.services.guard import account_require
-from accounts.services.teams import account_grants_for_team, team_for_accounts
+from accounts.services.teams import account_grants_for_team, team_for_import
 from accounts.sessions import (
     InputFile,
     ParsedSession,
@@ -72,7 +72,7 @@ def session_import(
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
-    team = team_for_accounts(actor=actor, team=team, action="session.import")
+    team = team_for_import(actor=actor, team=team)
     report = ImportReport()
     keys = vault_keys()
     storage = session_storage()

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts.models import AccountGroupObjectPermission, Team, TelegramAccount
+from accounts.permissions import sees_all_accounts
 from accounts.roles import ACCOUNT_ACTIONS
 from audit.services import audit_denied, audit_record
 
@@ -58,31 +59,37 @@ class TeamChoiceError(ValueError):
     """The team asked for (or its absence) doesn't work for this user; the message says what to choose."""
 
 
-def _sees_all(actor) -> bool:
-    return actor.is_superuser or actor.has_perm("accounts.access_all_accounts")
-
-
 def teams_assignable_by(actor):
     """Teams this user may put accounts in: every team for those who see every account, else their own."""
-    if _sees_all(actor):
+    if sees_all_accounts(actor):
         return Team.objects.all()
     return Team.objects.filter(group__user=actor)
 
 
-def team_for_accounts(*, actor, team: Team | None, action: str, target=None) -> Team | None:
-    """The team new or moved accounts go to. A team-scoped user may only use their own teams (an account
-    outside them would vanish from their sight); with one team and none asked for, that team."""
-    if _sees_all(actor):
-        return team
-    mine = list(teams_assignable_by(actor))
+def team_require_assignable(*, actor, team: Team | None, action: str, target=None) -> None:
+    """May this user put accounts in this team (None: in no team)? A team-scoped user only in their own:
+    an account anywhere else would vanish from their sight. Refusals are audited."""
+    if sees_all_accounts(actor):
+        return
     if team is None:
-        if len(mine) == 1:
-            return mine[0]
+        reason = "only an admin may put accounts in no team"
+    elif not teams_assignable_by(actor).filter(pk=team.pk).exists():
+        reason = f"you may only put accounts in your own teams, not in {team.name}"
+    else:
+        return
+    audit_denied(actor=actor, action=action, target=target, details={"team": team.name if team else ""})
+    raise PermissionDenied(reason)
+
+
+def team_for_import(*, actor, team: Team | None) -> Team | None:
+    """The team imported accounts go to: the one asked for, or a team-scoped user's only team."""
+    if team is None and not sees_all_accounts(actor):
+        mine = list(teams_assignable_by(actor))
         if not mine:
             raise TeamChoiceError("you belong to no team, so these accounts would be hidden from you; "
                                   "ask an admin to add you to a team")  # fmt: skip
-        raise TeamChoiceError(f"choose one of your teams: {', '.join(t.name for t in mine)}")
-    if team not in mine:
-        audit_denied(actor=actor, action=action, target=target, details={"team": team.name})
-        raise PermissionDenied(f"you may only put accounts in your own teams, not in {team.name}")
+        if len(mine) > 1:
+            raise TeamChoiceError(f"choose one of your teams: {', '.join(t.name for t in mine)}")
+        team = mine[0]
+    team_require_assignable(actor=actor, team=team, action="session.import")
     return team

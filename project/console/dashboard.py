@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountStatus, CheckRecord
+from accounts.permissions import sees_all_accounts
 from accounts.selectors import accounts_visible_to
 from alerts.selectors import alerts_visible_to
 from health.runner import health_report
@@ -29,7 +30,7 @@ SCOPED_KEEP_SECONDS = 600
 def _scope(user) -> tuple[str, int]:
     """Whose accounts a chart counts, and how long its finished hours are kept: everyone's (the same for all
     who see all) for a day; else this user's in their current teams, briefly (a grant may change what they see)."""
-    if user.is_superuser or user.has_perm("accounts.access_all_accounts"):
+    if sees_all_accounts(user):
         return "all", KEEP_HOURS_SECONDS
     groups = ",".join(str(pk) for pk in sorted(user.groups.values_list("pk", flat=True)))
     return f"user:{user.pk}:{groups}", SCOPED_KEEP_SECONDS
