@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect
@@ -24,8 +23,8 @@ from accounts.services import (
     account_check,
     account_delete,
     account_for_action,
-    account_require,
     account_update,
+    checks_request,
     session_export,
     team_create,
     team_members_set,
@@ -34,10 +33,10 @@ from accounts.services.accounts import EDITABLE
 from accounts.services.imports import import_job_create, import_job_for, import_job_progress
 from accounts.services.teams import TeamChoiceError
 from accounts.sessions import InputFile
-from accounts.tasks import checks_batch_task
+from accounts.tasks import checks_batches_queue
 from accounts.tokens import token_create, token_revoke
 from accounts.vault.crypto import VaultKeyError
-from audit.services import AuditUnavailableError, audit_record
+from audit.services import AuditUnavailableError
 from project.console.colours import STATUS_COLOURS
 
 CHECK_NOW_INLINE = 20  # more selected than this: the checks are queued for workers instead of run in the request
@@ -131,22 +130,12 @@ class TelegramAccountAdmin(admin.ModelAdmin):
             messages.info(request, f"{account}: {done.result.outcome}, status {done.previous_status} → {done.status}")
 
     def _check_queued(self, request: HttpRequest, accounts: list[TelegramAccount]) -> None:
-        """Many accounts: each permission is decided (and refusals audited) here, the checks go to workers."""
-        allowed = []
-        for account in accounts:
-            try:
-                account_require(actor=request.user, account=account, codename="check_account", action="account.check")
-            except PermissionDenied as exc:
-                messages.error(request, f"{account}: {exc}")
-            else:
-                allowed.append(account)
-        for account in allowed:
-            audit_record(actor=request.user, action="account.check", target=account, details={"queued": True})
-        ids = [a.pk for a in allowed]
-        for start in range(0, len(ids), CHECK_NOW_INLINE):
-            batch = ids[start : start + CHECK_NOW_INLINE]
-            transaction.on_commit(lambda b=batch: checks_batch_task.delay(b, timezone.now().isoformat()))
-        messages.info(request, f"Queued checks of {len(ids)} account(s); statuses update as workers finish.")
+        """Many accounts: the checks go to workers."""
+        requested = checks_request(actor=request.user, accounts=accounts)
+        for account, reason in requested.refused:
+            messages.error(request, f"{account}: {reason}")
+        queued = checks_batches_queue(requested.batches, timezone.now())
+        messages.info(request, f"Queued checks of {queued} account(s); statuses update as workers finish.")
 
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST":

@@ -15,9 +15,13 @@ from accounts.telegram.monitor import endpoints_probe
 def checks_dispatch_task() -> int:
     """Beat: fan the accounts that are due out to workers in batches."""
     dispatched_at = timezone.now()
-    batches = checks_dispatch(now=dispatched_at)
+    return checks_batches_queue(checks_dispatch(now=dispatched_at), dispatched_at)
+
+
+def checks_batches_queue(batches: list[list[int]], asked_at) -> int:
+    """Queue batches of account ids for workers once the caller's transaction commits; returns how many ids."""
     for ids in batches:
-        transaction.on_commit(lambda ids=ids: checks_batch_task.delay(ids, dispatched_at.isoformat()))
+        transaction.on_commit(lambda ids=ids: checks_batch_task.delay(ids, asked_at.isoformat()))
     return sum(len(ids) for ids in batches)
 
 

@@ -32,8 +32,9 @@ def test_charts_escape_series_names_and_labels() -> None:
 
 @pytest.mark.django_db
 def test_check_now_on_many_accounts_queues_them_in_batches(
-    vault, admin_user, client, django_capture_on_commit_callbacks
+    vault, admin_user, client, django_capture_on_commit_callbacks, settings
 ) -> None:
+    settings.CHECK_BATCH_SIZE = 20
     files = [InputFile(f"a{i}.txt", make.telethon_string(key=make.random_key()).encode()) for i in range(25)]
     session_import(actor=SYSTEM, files=files)
     ids = list(TelegramAccount.objects.values_list("pk", flat=True))

@@ -1,7 +1,7 @@
 """Everything that writes accounts or touches the vault; each sensitive action is audited."""
 
 from accounts.services.accounts import account_delete, account_update
-from accounts.services.checks import CheckBusyError, account_check
+from accounts.services.checks import CheckBusyError, ChecksRequested, account_check, checks_request
 from accounts.services.guard import account_for_action, account_require
 from accounts.services.sessions import (
     EXPORT_FORMATS,
@@ -19,6 +19,7 @@ from accounts.services.teams import account_grants_for_team, team_create, team_m
 __all__ = [
     "EXPORT_FORMATS",
     "CheckBusyError",
+    "ChecksRequested",
     "ImportOutcome",
     "ImportReport",
     "RotationReport",
@@ -30,6 +31,7 @@ __all__ = [
     "account_require",
     "account_update",
     "account_vault_entry",
+    "checks_request",
     "session_export",
     "session_import",
     "team_create",

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -153,6 +154,30 @@ def account_check(*, actor, account: TelegramAccount) -> CheckDone:
     if done is None:
         raise CheckBusyError(f"account {account.pk}'s session could not be read; see the log")
     return done
+
+
+@dataclass(frozen=True)
+class ChecksRequested:
+    batches: list[list[int]]  # for workers, in CHECK_BATCH_SIZE batches
+    refused: list[tuple[TelegramAccount, str]]
+
+
+def checks_request(*, actor, accounts: list[TelegramAccount]) -> ChecksRequested:
+    """A person asks for many checks at once: each account's permission is decided (refusals audited), each
+    allowed check audited, and the allowed ones batched for workers (the caller queues them)."""
+    allowed, refused = [], []
+    for account in accounts:
+        try:
+            account_require(actor=actor, account=account, codename="check_account", action="account.check")
+        except PermissionDenied as exc:
+            refused.append((account, str(exc)))
+        else:
+            allowed.append(account)
+    with transaction.atomic():
+        for account in allowed:
+            audit_record(actor=actor, action="account.check", target=account, details={"queued": True})
+    ids, size = [a.pk for a in allowed], settings.CHECK_BATCH_SIZE
+    return ChecksRequested([ids[i : i + size] for i in range(0, len(ids), size)], refused)
 
 
 def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
