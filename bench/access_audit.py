@@ -15,18 +15,13 @@ import argparse
 import datetime as dt
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
+from bench.common import django_on_postgres, p95  # noqa: E402
 
 
 def main() -> None:
@@ -34,15 +29,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=10_000)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("DATABASE_URL must point at a PostgreSQL database for this benchmark")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ.setdefault("DATA_DIR", "/tmp/tgfleet-bench-access")
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # the in-process test client
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
-    import django
-
-    django.setup()
+    django_on_postgres("/tmp/tgfleet-bench-access")
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection, transaction

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import processes_stop  # noqa: E402
 
 
 def main() -> None:
@@ -104,10 +105,7 @@ def main() -> None:
             deliver_task.delay()
             time.sleep(5)
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            worker.wait(60)
+        processes_stop(workers)
         dc.send_signal(signal.SIGTERM)
         bot.stop()
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import processes_stop  # noqa: E402
 
 
 def main() -> None:
@@ -133,10 +134,7 @@ def main() -> None:
             time.sleep(0.1)
         ours = time.perf_counter() - started
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            worker.wait(60)
+        processes_stop(workers)
         dc.send_signal(signal.SIGTERM)
         dc.wait(10)
         shutil.rmtree(work, ignore_errors=True)

@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import django_on_postgres, p95  # noqa: E402
+
 STATUSES = ["ok"] * 90 + ["uncertain"] * 3 + ["offline", "unauthorized", "banned", "flood_wait"] + ["ok"] * 3
 OUTCOMES = ["ok"] * 95 + ["network", "timeout", "flood_wait", "revoked", "server_error"]
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
 
 
 def main() -> None:
@@ -38,16 +34,7 @@ def main() -> None:
     parser.add_argument("--interval-minutes", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        sys.exit("DATABASE_URL must point at a PostgreSQL database for this benchmark")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-    os.environ.setdefault("DATA_DIR", "/tmp/tgfleet-bench-console")
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # the in-process test client
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
-    import django
-
-    django.setup()
+    django_on_postgres("/tmp/tgfleet-bench-console", collectstatic=True)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.cache import cache

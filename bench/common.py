@@ -1,0 +1,41 @@
+"""What the benchmarks share: percentiles, a Django set up on the benchmark's PostgreSQL, stopping processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def django_on_postgres(data_dir: str, *, collectstatic: bool = False) -> None:
+    """Migrate the PostgreSQL database DATABASE_URL names (the benchmark's own) and set Django up in-process."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("DATABASE_URL must point at a PostgreSQL database for this benchmark")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("DATA_DIR", data_dir)
+    os.environ["ALLOWED_HOSTS"] = "testserver"  # the in-process test client
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
+    if collectstatic:
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+
+
+def processes_stop(processes: Iterable[subprocess.Popen], timeout: float = 60) -> None:
+    """SIGTERM each process group (started with start_new_session), then wait for every one."""
+    processes = list(processes)
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout)
