@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.cache import cache
-from django.db.models import Avg, Count
+from django.db.models import Avg, Case, Count, IntegerField, When
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
@@ -42,9 +42,8 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     context: dict = {"status_tiles": _status_tiles(accounts), "health": _health()}
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
         context["check_chart"], context["check_totals"] = _check_chart(accounts, now, _scope(user))
-        rank = {status: i for i, status in enumerate(ATTENTION)}
-        attention = list(accounts.filter(status__in=ATTENTION).select_related("team").order_by("-updated_at")[:50])
-        attention.sort(key=lambda a: rank[a.status])
+        worst_first = Case(*(When(status=s, then=i) for i, s in enumerate(ATTENTION)), output_field=IntegerField())
+        attention = accounts.filter(status__in=ATTENTION).select_related("team").order_by(worst_first, "-updated_at")
         context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in attention[:10]]
         context["attention_count"] = accounts.filter(status__in=ATTENTION).count()
     if user.has_perm("alerts.view_alert"):
