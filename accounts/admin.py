@@ -31,7 +31,7 @@ from accounts.services import (
 )
 from accounts.services.accounts import EDITABLE
 from accounts.services.imports import import_job_create, import_job_for, import_job_progress
-from accounts.services.teams import TeamChoiceError
+from accounts.services.teams import TeamChoiceError, teams_visible_to
 from accounts.sessions import InputFile
 from accounts.tasks import checks_batches_queue
 from accounts.tokens import token_create, token_revoke
@@ -51,6 +51,10 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="members")
     def member_count(self, team: Team) -> int:
         return team.group.user_set.count()
+
+    def get_queryset(self, request: HttpRequest):
+        # The list, the change pages and every autocomplete of a team field go through here.
+        return teams_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
         return ["name"] if obj else []

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.downloads import session_download
-from accounts.models import Team
+from accounts.models import ACCOUNT_ID_PATTERN
 from accounts.selectors import accounts_visible_to
 from accounts.serializers import (
     AccountSerializer,
@@ -23,13 +23,16 @@ from accounts.serializers import (
     ImportResponseSerializer,
 )
 from accounts.services import CheckBusyError, account_check, account_for_action, session_export, session_import
-from accounts.services.teams import TeamChoiceError
+from accounts.services.teams import TeamChoiceError, team_chosen
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
 
 
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AccountSerializer
+    # Plain ASCII decimals only (no "1e3", "01", full-width digits or 70 digits): anything else is 404
+    # before a query or an audit event could read it as some other account.
+    lookup_value_regex = ACCOUNT_ID_PATTERN
 
     def get_queryset(self):
         return accounts_visible_to(self.request.user).select_related("team")
@@ -43,13 +46,9 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     def import_sessions(self, request: Request) -> Response:
         form = ImportRequestSerializer(data={"files": request.FILES.getlist("files"), **_team(request)})
         form.is_valid(raise_exception=True)
-        team = None
-        if "team" in form.validated_data:
-            team = Team.objects.filter(pk=form.validated_data["team"]).first()
-            if team is None:
-                raise ValidationError({"team": ["no such team"]})
         files = [InputFile(f.name, f.read()) for f in form.validated_data["files"]]
         try:
+            team = team_chosen(actor=request.user, team_id=form.validated_data.get("team"), action="session.import")
             report = session_import(actor=request.user, files=files, team=team)
         except TeamChoiceError as exc:
             raise ValidationError({"team": [str(exc)]}) from None

@@ -11,6 +11,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.sessions import SessionFormat
 
+ACCOUNT_ID_PATTERN = r"[1-9][0-9]{0,17}"  # a primary key as a URL carries it: ASCII, canonical, fits a bigint
 e164 = RegexValidator(r"^\+[1-9][0-9]{6,14}$", "Enter the phone in E.164 form, e.g. +14155550123.")
 
 

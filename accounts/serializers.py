@@ -33,7 +33,7 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class ImportRequestSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
-    team = serializers.IntegerField(required=False, min_value=1)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class ImportOutcomeSerializer(serializers.Serializer):

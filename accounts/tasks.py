@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import current_task, shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -25,7 +26,12 @@ def checks_batches_queue(batches: list[list[int]], asked_at) -> int:
     return sum(len(ids) for ids in batches)
 
 
-@shared_task(name="accounts.checks_batch", acks_late=True)
+@shared_task(
+    name="accounts.checks_batch",
+    acks_late=True,
+    soft_time_limit=settings.CHECK_TASK_TIME_LIMIT,
+    time_limit=settings.CHECK_TASK_TIME_LIMIT + 30,
+)
 def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, int]:
     owner = f"batch:{current_task.request.id or 'eager'}"
     claimed = leases_claim(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at))
@@ -43,7 +49,12 @@ def endpoints_probe_task() -> int:
     return sum(1 for probe in endpoints_probe() if probe.reachable)
 
 
-@shared_task(name="accounts.import_run", acks_late=True)
+@shared_task(
+    name="accounts.import_run",
+    acks_late=True,
+    soft_time_limit=settings.IMPORT_TASK_TIME_LIMIT,
+    time_limit=settings.IMPORT_TASK_TIME_LIMIT + 30,
+)
 def import_run_task(job_id: str) -> str:
     from accounts.services.imports import import_job_run
 

@@ -46,7 +46,9 @@ class AlertStats(APIView):
 
 
 class TestRequest(serializers.Serializer):
-    route = serializers.IntegerField(required=False, help_text="route id; the default route when omitted")
+    route = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="route id; the default route when omitted"
+    )
 
 
 class AlertTest(APIView):

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
 
 from audit.admin_filters import ActorFilter, SinceFilter, TargetIdFilter, UntilFilter
@@ -53,5 +54,8 @@ class AuditEventAdmin(admin.ModelAdmin):
         """The events the browser shows with the same filters and search, as JSON Lines, oldest first."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            return HttpResponseBadRequest(f"{exc}\n", content_type="text/plain; charset=utf-8")
         return audit_jsonl_response(changelist.get_queryset(request))

@@ -37,6 +37,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+METRICS_TOKEN = "bench-" + "m" * 40
+
+
 def serve(env: dict[str, str], port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "project.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2",
@@ -79,7 +82,7 @@ def main() -> None:
     telegram = socket.create_server(("127.0.0.1", 0))  # a loopback stand-in that accepts, for the Telegram check
     threading.Thread(target=lambda: [c.close() for c, _ in iter(telegram.accept, None)], daemon=True).start()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="bench.bench_settings", DATA_DIR=str(work), LOG_LEVEL="WARNING",
+    env.update(METRICS_TOKEN=METRICS_TOKEN, DJANGO_SETTINGS_MODULE="bench.bench_settings", DATA_DIR=str(work), LOG_LEVEL="WARNING",
                TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{telegram.getsockname()[1]}", TELEGRAM_SERVER_RSA_KEY_FILE=str(work / "k.pem"),
                HEALTH_DETAILED_REQUIRES_AUTH="false", PYTHONPATH=str(ROOT))  # fmt: skip
     from cryptography.hazmat.primitives import serialization
@@ -108,7 +111,7 @@ def main() -> None:
             ours += load(f"{base}/health", args.clients, args.seconds / 2) / 2
         dhc = load(f"{base}/bench/django-health-check?format=json", args.clients, args.seconds)
         renders = []
-        with httpx.Client() as http:
+        with httpx.Client(headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as http:
             for _ in range(40):
                 started = time.perf_counter()
                 assert http.get(f"{base}/metrics").status_code == 200

@@ -9,8 +9,10 @@ database at scrape time. No label grows with the number of accounts or users.
 
 from __future__ import annotations
 
+import hmac
 import os
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
@@ -92,4 +94,21 @@ def metrics_registry(*, fleet: bool = True) -> CollectorRegistry:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    refusal = _metrics_refusal(request)
+    if refusal is not None:
+        return refusal
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Fleet size, exports and traffic are nobody's business but Prometheus': a bearer token, or nothing."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return HttpResponse("/metrics is off: set METRICS_TOKEN and give Prometheus the same bearer token\n",
+                            status=403, content_type="text/plain")  # fmt: skip
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    refusal = HttpResponse("/metrics needs the bearer token (METRICS_TOKEN)\n", status=401, content_type="text/plain")
+    refusal["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return refusal

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 from project.env import (
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files, never a CDN
+    "csp",
     "guardian",
     "django_celery_beat",
     "axes",
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "project.input_guard.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +86,7 @@ MIDDLEWARE = [
     "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -171,6 +176,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Alert delivery has its own queue, so a storm of account checks can never hold it up.
 CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
 CELERY_TIMEZONE = "UTC"
+# Every task ends: soft limit (the task's own cleanup runs), then the hard limit kills the child.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 300, minimum=10, maximum=86400)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+IMPORT_TASK_TIME_LIMIT = env_int("IMPORT_TIME_LIMIT_SECONDS", 1800, minimum=60, maximum=86400)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -226,7 +235,30 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "project.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "tgfleet API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tgfleet API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Every page: scripts only from our own origin (no inline script, no CDN); inline style attributes
+# stay allowed for the console's server-drawn colours.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF, csp_constants.UNSAFE_INLINE],
+        "img-src": [csp_constants.SELF, "data:"],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    },
+}
 
 # HTTPS: behind TLS (directly or through a proxy) every cookie and redirect hardens.
 HTTPS = env_bool("HTTPS", False)
@@ -292,6 +324,15 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
+# A batch needs at most ceil(size / concurrency) deadlines; its task may take that and a margin, never forever.
+CHECK_TASK_TIME_LIMIT = max(
+    CELERY_TASK_SOFT_TIME_LIMIT, -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2 + 60
+)
+
+# /metrics answers only a bearer of this token (Prometheus' `authorization` in its scrape config).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN is not None and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)")
 
 # Alerts: the Bot API and the default route.
 TELEGRAM_BOT_API_URL = env_url("TELEGRAM_BOT_API_URL", ("https", "http")) or "https://api.telegram.org"

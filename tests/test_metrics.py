@@ -19,6 +19,30 @@ DEPLOY = ROOT / "deploy"
 BOUNDED_LABELS = {"status", "outcome", "operation", "event", "state", "task", "component", "le"}
 
 
+METRICS_TOKEN = "scrape-" + "t" * 40
+
+
+@pytest.fixture(autouse=True)
+def _metrics_token(settings) -> None:
+    settings.METRICS_TOKEN = METRICS_TOKEN
+
+
+def _scrape(client):
+    return client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+
+
+def test_metrics_are_refused_to_anyone_without_the_token(client, settings) -> None:
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer " + "x" * 47)
+    anonymous = client.get("/metrics")
+    settings.METRICS_TOKEN = None
+    unset = client.get("/metrics")
+
+    assert (wrong.status_code, anonymous.status_code) == (401, 401)
+    assert wrong["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert b"tgfleet_" not in wrong.content + anonymous.content + unset.content
+    assert unset.status_code == 403 and b"METRICS_TOKEN" in unset.content
+
+
 def _families(text: str) -> dict:
     return {family.name: family for family in text_string_to_metric_families(text)}
 
@@ -28,7 +52,7 @@ def test_the_exposition_parses_and_holds_django_and_fleet_metrics(client, vault)
                                    auth_key_sha256="a" * 64, status="offline")  # fmt: skip
     client.get("/health/live")
 
-    text = client.get("/metrics").content.decode()
+    text = _scrape(client).content.decode()
     families = _families(text)
 
     assert {"django_http_requests_before_middlewares", "django_db_new_connections", "django_cache_get"} <= set(families)
@@ -43,7 +67,7 @@ def test_the_exposition_parses_and_holds_django_and_fleet_metrics(client, vault)
 
 
 def test_promtool_accepts_the_exposition(client, tmp_path) -> None:
-    text = client.get("/metrics").content
+    text = _scrape(client).content
 
     result = subprocess.run([tool_path("promtool", "prometheus"), "check", "metrics"], input=text, capture_output=True)
 
@@ -72,11 +96,22 @@ def test_domain_counters_move_with_the_work(vault, telegram_dc) -> None:
     assert value("tgfleet_vault_operations_total", operation="import") == imports_before + 1
 
 
-def test_the_rules_pass_promtool_and_their_unit_tests() -> None:
+def _config_with_token_file(tmp_path: Path) -> Path:
+    """The shipped config, its token file moved from the container's /tmp to one that exists here."""
+    text = (DEPLOY / "prometheus.yml").read_text()
+    assert "credentials_file: /tmp/metrics_token" in text
+    (tmp_path / "metrics_token").write_text(METRICS_TOKEN)
+    (tmp_path / "rules").symlink_to(DEPLOY / "rules")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(text.replace("/tmp/metrics_token", str(tmp_path / "metrics_token")))
+    return config
+
+
+def test_the_rules_pass_promtool_and_their_unit_tests(tmp_path) -> None:
     promtool = tool_path("promtool", "prometheus")
     checks = [
         [promtool, "check", "rules", *map(str, sorted((DEPLOY / "rules").glob("*.yml")))],
-        [promtool, "check", "config", str(DEPLOY / "prometheus.yml")],
+        [promtool, "check", "config", str(_config_with_token_file(tmp_path))],
         [promtool, "test", "rules", *map(str, sorted((DEPLOY / "rules" / "tests").glob("*.yml")))],
     ]
     for argv in checks:

@@ -23,6 +23,7 @@ from accounts.checks.status import Next, status_next
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.sessions import account_vault_entry
+from accounts.sessions import SessionFormatError
 from accounts.signals import account_status_changed
 from accounts.telegram.endpoint import endpoint_for, profile_for
 from accounts.telegram.gateway import session_check
@@ -70,8 +71,8 @@ def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
         try:
             entry = account_vault_entry(account)
             jobs.append((account, entry.record, endpoint_for(entry.record), profile_for(entry.record, account.device)))
-        except (VaultKeyError, OSError) as exc:
-            logger.error("Account %s skipped: its session cannot be read (%s)", account.pk, exc)
+        except (VaultKeyError, OSError, SessionFormatError) as exc:
+            logger.error("Account %s skipped: its session cannot be read or dialled (%s)", account.pk, exc)
     results = asyncio.run(_check_all(jobs)) if jobs else []
     for result in results:
         CHECK_OUTCOMES.labels(result.outcome).inc()

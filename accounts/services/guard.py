@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.models import TelegramAccount
+from accounts.models import ACCOUNT_ID_PATTERN, TelegramAccount
 from accounts.permissions import account_permitted
 from accounts.selectors import accounts_visible_to
 from audit.services import audit_denied
 
 
+def account_id_parse(value: int | str) -> int:
+    """An account id as a URL or form carries it, canonical (ASCII decimal, no sign or leading zero), or 404."""
+    text = str(value)
+    if not re.fullmatch(ACCOUNT_ID_PATTERN, text):
+        raise Http404("No such account.")
+    return int(text)
+
+
 def account_for_action(*, actor, account_id: int | str, codename: str, action: str) -> TelegramAccount:
+    account_id = account_id_parse(account_id)
     account = accounts_visible_to(actor).filter(pk=account_id).first()
     if account is None:
         audit_denied(

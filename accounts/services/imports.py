@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ImportJob, ImportJobState, Team
-from accounts.services.sessions import session_import
+from accounts.services.sessions import ImportReport, session_import
 from accounts.services.teams import TeamChoiceError, team_for_import
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError, vault_keys
@@ -59,31 +59,35 @@ def import_job_run(job_id: str) -> ImportJob:
         job.state, job.started_at = ImportJobState.RUNNING, timezone.now()
         job.save(update_fields=["state", "started_at"])
     storage = session_storage()
+    report = ImportReport()  # filled file by file: a failure part-way still reports what was stored
     try:
         with storage.open(job.staged_name, "rb") as handle:
             files = _unseal_upload(handle.read())
-        report = session_import(
+        session_import(
             actor=job.created_by,
             files=files,
             team=job.team,
             parsed_count=lambda n: ImportJob.objects.filter(pk=job.pk).update(total=n),
             progress=_Progress(job.pk),
+            report=report,
         )
     except (VaultKeyError, PermissionDenied, TeamChoiceError, FileNotFoundError, ValueError) as exc:
-        _finish(job, ImportJobState.FAILED, error=_reason(exc))
+        _finish(job, ImportJobState.FAILED, results=_results(report), error=_reason(exc))
     except Exception:
         logger.exception("Import %s failed", job.pk)
-        _finish(job, ImportJobState.FAILED, error="the import failed unexpectedly; see the worker's log")
+        _finish(job, ImportJobState.FAILED, results=_results(report),
+                error="the import failed unexpectedly; see the worker's log")  # fmt: skip
     else:
-        results = [
-            {"name": o.name, "result": o.result, "account_id": o.account_id, "reason": o.reason}
-            for o in report.outcomes
-        ]
-        _finish(job, ImportJobState.DONE, results=results)
+        _finish(job, ImportJobState.DONE, results=_results(report))
     finally:
         storage.delete(job.staged_name)
     job.refresh_from_db()
     return job
+
+
+def _results(report: ImportReport) -> list[dict]:
+    return [{"name": o.name, "result": o.result, "account_id": o.account_id, "reason": o.reason}
+            for o in report.outcomes]  # fmt: skip
 
 
 def import_job_for(*, actor, job_id) -> ImportJob:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from accounts.models import Team, TelegramAccount
+from accounts.selectors import accounts_visible_to
 from accounts.services.guard import account_require
 from accounts.services.teams import account_grants_for_team, team_for_import
 from accounts.sessions import (
@@ -63,28 +64,31 @@ def session_import(
     team: Team | None = None,
     progress: Callable[[int], None] | None = None,
     parsed_count: Callable[[int], None] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Parse, deduplicate by auth key, seal and store each session; one account per new key.
 
     ``parsed_count`` hears how many sessions the files held (zips expand) before any is stored;
-    ``progress`` hears each one done.
+    ``progress`` hears each one done. Each file is stored whole or not at all, and ``report`` (the
+    caller's, if given) holds exactly what was stored even when a later file fails unexpectedly.
     """
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
         raise PermissionDenied("you may not import sessions")
     team = team_for_import(actor=actor, team=team)
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     keys = vault_keys()
     storage = session_storage()
     parsed = sessions_parse(files)
     if parsed_count:
         parsed_count(len(parsed))
-    known = set(
-        TelegramAccount.objects.filter(
-            auth_key_sha256__in=[p.record.auth_key_sha256 for p in parsed if isinstance(p, ParsedSession)]
-        ).values_list("auth_key_sha256", "pk")
+    known = TelegramAccount.objects.filter(
+        auth_key_sha256__in=[p.record.auth_key_sha256 for p in parsed if isinstance(p, ParsedSession)]
     )
-    seen: dict[str, int] = dict(known)
+    # A duplicate names its account only to those who may see it: no other team's ids leak.
+    visible = set(accounts_visible_to(actor).filter(pk__in=known.values("pk")).values_list("pk", flat=True))
+    seen: dict[str, int | None] = {sha: pk if pk in visible else None for sha, pk in known.values_list(
+        "auth_key_sha256", "pk")}  # fmt: skip
     for item in parsed:
         report.outcomes.append(_import_one(actor, item, seen, team, keys, storage))
         if progress:
@@ -95,7 +99,9 @@ def session_import(
     return report
 
 
-def _import_one(actor, item: ParsedSession | Rejection, seen: dict[str, int], team, keys, storage) -> ImportOutcome:
+def _import_one(
+    actor, item: ParsedSession | Rejection, seen: dict[str, int | None], team, keys, storage
+) -> ImportOutcome:
     if isinstance(item, Rejection):
         return ImportOutcome(item.name, "rejected", reason=item.reason)
     sha = item.record.auth_key_sha256
@@ -115,8 +121,12 @@ def _import_one(actor, item: ParsedSession | Rejection, seen: dict[str, int], te
             storage.save(account.vault_name, ContentFile(seal(entry, keys)))
     except IntegrityError:
         storage.delete(account.vault_name)
-        existing = TelegramAccount.objects.filter(auth_key_sha256=sha).values_list("pk", flat=True).first()
+        existing = accounts_visible_to(actor).filter(auth_key_sha256=sha).values_list("pk", flat=True).first()
         return ImportOutcome(item.name, "duplicate", existing, "this auth key is already stored")
+    except DataError:  # a value the parsers let through but the database cannot hold: this file only
+        storage.delete(account.vault_name)
+        logger.warning("Import of %s refused by the database (a value out of range)", item.name[-200:])
+        return ImportOutcome(item.name, "rejected", reason="a value in this file is out of range for storage")
     except BaseException:
         storage.delete(account.vault_name)
         raise

@@ -59,6 +59,29 @@ class TeamChoiceError(ValueError):
     """The team asked for (or its absence) doesn't work for this user; the message says what to choose."""
 
 
+# One answer for another team and for no team at all: a team-scoped user learns no team's name or id.
+NOT_YOUR_TEAM = "you may only put accounts in your own teams"
+
+
+def teams_visible_to(actor):
+    """Teams a user may see listed: all for those who see every account, else the teams they belong to."""
+    return teams_assignable_by(actor)
+
+
+def team_chosen(*, actor, team_id: int | None, action: str) -> Team | None:
+    """The team a user named by id. For a team-scoped user an unknown team is refused exactly like
+    another team's (audited, same message); only those who see every team are told it doesn't exist."""
+    if team_id is None:
+        return None
+    team = Team.objects.filter(pk=team_id).first()
+    if team is not None:
+        return team
+    if sees_all_accounts(actor):
+        raise TeamChoiceError("no such team")
+    audit_denied(actor=actor, action=action, details={"team_id": team_id})
+    raise PermissionDenied(NOT_YOUR_TEAM)
+
+
 def teams_assignable_by(actor):
     """Teams this user may put accounts in: every team for those who see every account, else their own."""
     if sees_all_accounts(actor):
@@ -74,7 +97,7 @@ def team_require_assignable(*, actor, team: Team | None, action: str, target=Non
     if team is None:
         reason = "only an admin may put accounts in no team"
     elif not teams_assignable_by(actor).filter(pk=team.pk).exists():
-        reason = f"you may only put accounts in your own teams, not in {team.name}"
+        reason = NOT_YOUR_TEAM
     else:
         return
     audit_denied(actor=actor, action=action, target=target, details={"team": team.name if team else ""})

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 import struct
 import time
 from contextlib import closing
 
 from accounts.sessions.record import (
     DEFAULT_PORT,
+    MAX_API_ID,
     SessionFormat,
     SessionFormatError,
     SessionRecord,
     b64url_strict,
     dc_address,
+    whole_number,
 )
-from accounts.sessions.sqlite_memory import sqlite_columns, sqlite_dump, sqlite_open
+from accounts.sessions.sqlite_memory import (
+    sqlite_columns,
+    sqlite_dump,
+    sqlite_first_row,
+    sqlite_open,
+    sqlite_require_types,
+)
 
 PYROGRAM_STORAGE_VERSION = 3
 STRING_FORMAT = ">BI?256sQ?"  # dc_id, api_id, test_mode, auth_key, user_id, is_bot
@@ -24,8 +31,11 @@ _OLD_FORMATS = {351: ">B?256sI?", 356: ">B?256sQ?"}  # dc_id, test_mode, auth_ke
 _CURRENT_LENGTH = 362
 
 
-def is_pyrogram_schema(columns: list[str]) -> bool:
-    return {"dc_id", "test_mode", "auth_key", "user_id"} <= set(columns)
+SQLITE_TYPES = {"dc_id": "INTEGER", "test_mode": "INTEGER", "auth_key": "BLOB", "user_id": "INTEGER"}
+
+
+def is_pyrogram_schema(columns: dict[str, str]) -> bool:
+    return set(SQLITE_TYPES) <= set(columns)
 
 
 def pyrogram_sqlite_parse(data: bytes) -> SessionRecord:
@@ -34,20 +44,17 @@ def pyrogram_sqlite_parse(data: bytes) -> SessionRecord:
         if not is_pyrogram_schema(columns):
             raise SessionFormatError("SQLite file is not a Pyrogram session (no sessions table with test_mode)")
         # Storage version 2 had no api_id column.
-        query = (
-            "SELECT dc_id, api_id, test_mode, auth_key, user_id FROM sessions"
-            if "api_id" in columns
-            else "SELECT dc_id, NULL, test_mode, auth_key, user_id FROM sessions"
-        )
-        try:
-            row = conn.execute(query).fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise SessionFormatError(f"SQLite file is corrupted or truncated ({exc})") from None
+        expected = {**SQLITE_TYPES, "api_id": "INTEGER"} if "api_id" in columns else SQLITE_TYPES
+        sqlite_require_types(columns, expected, what="Pyrogram session")
+        api_id = "api_id" if "api_id" in columns else "NULL"
+        row = sqlite_first_row(conn, f"SELECT dc_id, {api_id}, test_mode, auth_key, user_id FROM sessions")  # noqa: S608
     if row is None:
         raise SessionFormatError("Pyrogram session holds no session row")
     dc_id, api_id, test_mode, key, user_id = row
     if not isinstance(key, bytes):
         raise SessionFormatError("Pyrogram session's auth_key is not binary")
+    if test_mode not in (0, 1):
+        raise SessionFormatError("Pyrogram session's test_mode is not 0 or 1")
     return _record(dc_id, api_id, bool(test_mode), key, user_id, SessionFormat.PYROGRAM_SQLITE)
 
 
@@ -112,13 +119,14 @@ def pyrogram_string_export(record: SessionRecord) -> str:
 
 
 def _record(dc_id, api_id, test_mode: bool, key: bytes, user_id, source: SessionFormat) -> SessionRecord:
+    dc_id = whole_number(dc_id, "Pyrogram session's dc_id")
     return SessionRecord(
-        dc_id=int(dc_id),
-        server_address=dc_address(int(dc_id), test_server=test_mode),
+        dc_id=dc_id,
+        server_address=dc_address(dc_id, test_server=test_mode),
         port=DEFAULT_PORT,
         auth_key=key,
         source_format=source,
-        user_id=int(user_id) if user_id else None,
+        user_id=whole_number(user_id, "Pyrogram session's user_id") if user_id else None,
         test_server=test_mode,
-        api_id=int(api_id) if api_id else None,
+        api_id=whole_number(api_id, "Pyrogram session's api_id", maximum=MAX_API_ID) if api_id else None,
     )

@@ -21,6 +21,8 @@ PRODUCTION_DCS = {
 }
 TEST_DCS = {1: "149.154.175.10", 2: "149.154.167.40", 3: "149.154.175.117"}
 DEFAULT_PORT = 443
+MAX_API_ID = 2**31 - 1  # TL's int: InitConnection's api_id
+MAX_USER_ID = 2**53 - 1  # Telegram's ids fit in 53 bits (its clients keep them in doubles)
 
 
 class SessionFormatError(ValueError):
@@ -63,14 +65,19 @@ class SessionRecord:
             raise SessionFormatError(f"auth key is {len(self.auth_key)} bytes; a Telegram auth key is 256")
         if not any(self.auth_key):
             raise SessionFormatError("auth key is empty (all zero): the session was never logged in")
-        if not 1 <= self.dc_id <= 255:
-            raise SessionFormatError(f"DC id {self.dc_id} is out of range (1-255)")
-        if not 0 < self.port < 65536:
+        # Only Telegram's own DCs are ever dialled: a file cannot point a check at an address of its choosing.
+        if isinstance(self.dc_id, bool) or self.dc_id not in PRODUCTION_DCS:
+            raise SessionFormatError(f"DC id {self.dc_id} is not a Telegram data centre (1-{max(PRODUCTION_DCS)})")
+        if isinstance(self.port, bool) or not 0 < self.port < 65536:
             raise SessionFormatError(f"port {self.port} is out of range")
         try:
             ipaddress.ip_address(self.server_address)
         except ValueError:
             raise SessionFormatError("server address is not an IP address") from None
+        if self.user_id is not None:
+            whole_number(self.user_id, "user id", maximum=MAX_USER_ID)
+        if self.api_id is not None:
+            whole_number(self.api_id, "api_id", maximum=MAX_API_ID)
 
     @property
     def auth_key_sha256(self) -> str:
@@ -101,6 +108,15 @@ class SessionRecord:
             test_server=bool(payload.get("test_server", False)),
             api_id=payload.get("api_id"),
         )
+
+
+def whole_number(value: object, what: str, *, minimum: int = 1, maximum: int = MAX_USER_ID) -> int:
+    """A stored integer as it must be: an int (not text, a float or NULL) within range; else a named refusal."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SessionFormatError(f"{what} must be a whole number, not {type(value).__name__}")
+    if not minimum <= value <= maximum:
+        raise SessionFormatError(f"{what} {value} is out of range ({minimum}-{maximum})")
+    return value
 
 
 def dc_address(dc_id: int, *, test_server: bool) -> str:

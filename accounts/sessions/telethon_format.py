@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import sqlite3
 import struct
 from contextlib import closing
 
-from accounts.sessions.record import SessionFormat, SessionFormatError, SessionRecord, b64url_strict, dc_is_test
-from accounts.sessions.sqlite_memory import sqlite_columns, sqlite_dump, sqlite_open
+from accounts.sessions.record import (
+    SessionFormat,
+    SessionFormatError,
+    SessionRecord,
+    b64url_strict,
+    dc_is_test,
+    whole_number,
+)
+from accounts.sessions.sqlite_memory import (
+    sqlite_columns,
+    sqlite_dump,
+    sqlite_first_row,
+    sqlite_open,
+    sqlite_require_types,
+)
 
 TELETHON_SCHEMA_VERSION = 8
 STRING_VERSION = "1"
@@ -17,30 +29,35 @@ _STRING_STRUCT = ">B{}sH256s"
 _STRING_LENGTHS = {352: 4, 368: 16}  # base64 length after the version char -> IP bytes
 
 
-def is_telethon_schema(columns: list[str]) -> bool:
-    return {"dc_id", "server_address", "port", "auth_key"} <= set(columns)
+SQLITE_TYPES = {"dc_id": "INTEGER", "server_address": "TEXT", "port": "INTEGER", "auth_key": "BLOB"}
+
+
+def is_telethon_schema(columns: dict[str, str]) -> bool:
+    return set(SQLITE_TYPES) <= set(columns)
 
 
 def telethon_sqlite_parse(data: bytes) -> SessionRecord:
     with closing(sqlite_open(data)) as conn:
-        if not is_telethon_schema(sqlite_columns(conn, "sessions")):
+        columns = sqlite_columns(conn, "sessions")
+        if not is_telethon_schema(columns):
             raise SessionFormatError("SQLite file is not a Telethon session (no sessions table with auth_key)")
-        try:
-            rows = conn.execute("SELECT dc_id, server_address, port, auth_key FROM sessions").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise SessionFormatError(f"SQLite file is corrupted or truncated ({exc})") from None
-    if not rows:
+        sqlite_require_types(columns, SQLITE_TYPES, what="Telethon session")
+        row = sqlite_first_row(conn, "SELECT dc_id, server_address, port, auth_key FROM sessions")
+    if row is None:
         raise SessionFormatError("Telethon session holds no data centre row (never connected)")
-    dc_id, address, port, key = rows[0]
+    dc_id, address, port, key = row
     if not isinstance(key, bytes):
         raise SessionFormatError("Telethon session's auth_key is not binary")
+    if not isinstance(address, str):
+        raise SessionFormatError("Telethon session's server_address is not text")
+    dc_id = whole_number(dc_id, "Telethon session's dc_id")
     return SessionRecord(
-        dc_id=int(dc_id),
-        server_address=str(address),
-        port=int(port),
+        dc_id=dc_id,
+        server_address=address,
+        port=whole_number(port, "Telethon session's port"),
         auth_key=key,
         source_format=SessionFormat.TELETHON_SQLITE,
-        test_server=dc_is_test(int(dc_id), str(address)),
+        test_server=dc_is_test(dc_id, address),
     )
 
 

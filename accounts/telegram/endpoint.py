@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from telethon.crypto import rsa as telethon_rsa
 
 from accounts.sessions import SessionRecord
-from accounts.sessions.record import DEFAULT_PORT, PRODUCTION_DCS, TEST_DCS
+from accounts.sessions.record import DEFAULT_PORT, PRODUCTION_DCS, TEST_DCS, dc_address
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ def endpoint_for(record: SessionRecord) -> Endpoint:
         _trust_server_key(settings.TELEGRAM_SERVER_RSA_KEY)
         host, port = settings.TELEGRAM_SERVER_ADDRESS
         return Endpoint(host, port, record.dc_id)
-    table = TEST_DCS if settings.TELEGRAM_TEST_SERVERS or record.test_server else PRODUCTION_DCS
-    return Endpoint(table.get(record.dc_id, record.server_address), DEFAULT_PORT, record.dc_id)
+    # Never the file's own address: only a DC in Telegram's table (or the configured server) is dialled.
+    host = dc_address(record.dc_id, test_server=settings.TELEGRAM_TEST_SERVERS or record.test_server)
+    return Endpoint(host, DEFAULT_PORT, record.dc_id)
 
 
 def endpoints_configured() -> list[Endpoint]:

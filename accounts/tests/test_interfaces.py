@@ -62,13 +62,15 @@ def test_the_api_import_needs_files(vault, operator) -> None:
     assert "files" in response.json()
 
 
-def test_the_api_import_refuses_an_unknown_team(vault, operator) -> None:
-    upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
+def test_the_api_import_refuses_an_unknown_team(vault, operator, admin_user) -> None:
+    def upload(user):
+        files = [SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())]
+        return _api(user).post("/api/v1/accounts/import", {"files": files, "team": 999}, format="multipart")
 
-    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload], "team": 999}, format="multipart")
+    scoped, admin = upload(operator), upload(admin_user)
 
-    assert response.status_code == 400
-    assert response.json() == {"team": ["no such team"]}
+    assert (scoped.status_code, scoped.json()) == (403, {"detail": "you may only put accounts in your own teams"})
+    assert (admin.status_code, admin.json()) == (400, {"team": ["no such team"]})
     assert not TelegramAccount.objects.exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from tests.services import tool_path
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make test` leaves tracked files alone: docs/screenshots/ is rewritten only when asked.
+REFRESH_SCREENSHOTS = os.environ.get("TGFLEET_REFRESH_SCREENSHOTS") == "1"
 PASSWORD = "correct-horse-battery-9"  # the conftest users' password
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]  # fmt: skip
@@ -48,6 +51,8 @@ def page(chromium, live_server, settings):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Every page runs under the site's Content-Security-Policy; anything it blocks fails the test.
+    page.on("console", lambda m: "Content Security Policy" in m.text and errors.append(f"CSP: {m.text}"))
     page.on("response", lambda r: r.status >= 400 and "/static/" in r.url and errors.append(f"{r.url}: {r.status}"))
     page.on("requestfailed", lambda r: "ERR_ABORTED" in (r.failure or "") or errors.append(f"{r.url}: {r.failure}"))
     yield page
@@ -85,8 +90,9 @@ def logout(page) -> None:
     page.wait_for_selector("text=Log in again")
 
 
-def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+def screenshot(page, name: str, folder: Path | None = None) -> Path:
+    folder = SCREENSHOTS if REFRESH_SCREENSHOTS else folder or Path(tempfile.gettempdir()) / "tgfleet-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
