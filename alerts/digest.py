@@ -9,7 +9,7 @@ from html import escape
 from alerts.botapi import TEXT_LIMIT
 from alerts.models import Notification
 
-ICONS = {"firing": "🔴", "reminder": "🟠", "resolved": "✅"}
+ICONS = {"firing": "🔴", "reminder": "🟠", "resolved": "✅", "notice": "ℹ️"}
 PART_ROOM = TEXT_LIMIT - 40  # room for the "(part i/n)" header
 
 

@@ -1,4 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def chain_head_after_flush(sender, using: str = "default", **kwargs) -> None:
+    """`flush` (the test runner between tests, or an operator emptying everything on purpose) deletes the
+    head that migration 0002 wrote; put a fresh one back. After a real `migrate` (which passes a plan) a
+    missing head is left missing: it means rows were deleted, and appending refuses until someone looks."""
+    if sender.name != "audit" or "plan" in kwargs:
+        return
+    from audit.models import AuditChainHead
+
+    AuditChainHead.objects.using(using).get_or_create(pk=1)
 
 
 class AuditConfig(AppConfig):
@@ -7,3 +19,5 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import signals  # noqa: F401
+
+        post_migrate.connect(chain_head_after_flush, dispatch_uid="tgfleet-audit-head-after-flush")

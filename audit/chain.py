@@ -1,10 +1,18 @@
-"""The canonical encoding and hash of an audit event."""
+"""The canonical encoding and keyed hash of an audit event.
+
+Each event's hash is an HMAC-SHA256 over the previous hash and the event's canonical encoding, under
+AUDIT_CHAIN_KEY, which lives outside the database: someone who can rewrite rows cannot recompute a
+chain that verifies.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+
+from django.conf import settings
 
 
 def event_canonical(fields: dict[str, object]) -> bytes:
@@ -14,8 +22,26 @@ def event_canonical(fields: dict[str, object]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
 
 
+class ChainHasher:
+    """HMAC-SHA256 under one key; the keyed state is made once and copied per event."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._base = hmac.new(key if key is not None else settings.AUDIT_CHAIN_KEY, digestmod=hashlib.sha256)
+
+    def event_hash(self, prev_hash: str, fields: dict[str, object]) -> str:
+        mac = self._base.copy()
+        mac.update(prev_hash.encode("ascii") + b"\n" + event_canonical(fields))
+        return mac.hexdigest()
+
+    def sign(self, purpose: bytes, payload: bytes) -> str:
+        """A MAC over something else than an event (a checkpoint), kept apart from event hashes by purpose."""
+        mac = self._base.copy()
+        mac.update(purpose + b"\0" + payload)
+        return mac.hexdigest()
+
+
 def event_hash(prev_hash: str, fields: dict[str, object]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + event_canonical(fields)).hexdigest()
+    return ChainHasher().event_hash(prev_hash, fields)
 
 
 HASHED_FIELDS = (

@@ -46,7 +46,11 @@ def audit_record(
 
 def _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context) -> AuditEvent:
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        # Never recreated here: a missing head means the trail was deleted, and a new chain from #1 would
+        # hide that. Appending fails (and so the action) until someone looks.
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            raise AuditUnavailableError("the audit chain head is missing; run verify_audit, nothing is recorded")
         now = timezone.now()
         fields = {
             "sequence": head.sequence + 1,
@@ -55,7 +59,7 @@ def _append(actor_id, actor_name, action, outcome, target_type, target_id, targe
             "actor_name": actor_name,
             "action": action,
             "target_type": target_type,
-            "target_id": str(target_id),
+            "target_id": str(target_id)[:64],
             "target_text": target_text[:200],
             "outcome": str(outcome),
             "request_id": context.request_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit.chain import HASHED_FIELDS, event_hash
+from audit.chain import HASHED_FIELDS, ChainHasher
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 
 
@@ -12,9 +12,20 @@ from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 class ChainReport:
     checked: int
     problem: str | None = None
+    head_sequence: int = 0
+    head_hash: str = GENESIS_HASH
 
 
 def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
+    """Every event follows the one before under the chain key, and the head names the last one.
+
+    The head row is written with the first migration and never removed: its absence is an error, not
+    an empty trail (deleting everything, head included, must not verify).
+    """
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None:
+        return ChainReport(0, "the chain head is missing (the trail was deleted or never set up)")
+    hasher = ChainHasher()
     expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
     rows = AuditEvent.objects.order_by("sequence").values_list(*HASHED_FIELDS, "prev_hash", "hash")
     for row in rows.iterator(chunk_size=chunk_size):
@@ -25,10 +36,9 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
             return ChainReport(checked, f"event #{expected_seq} is missing (next is #{sequence})")
         if prev_hash != expected_prev:
             return ChainReport(checked, f"event #{sequence} does not follow #{sequence - 1} (reordered or replaced)")
-        if event_hash(prev_hash, fields) != stored_hash:
-            return ChainReport(checked, f"event #{sequence} was changed after it was written")
+        if hasher.event_hash(prev_hash, fields) != stored_hash:
+            return ChainReport(checked, f"event #{sequence} was changed after it was written (or not under this key)")
         expected_prev, expected_seq, checked = stored_hash, sequence + 1, checked + 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and (head.sequence, head.hash) != (expected_seq - 1, expected_prev):
+    if (head.sequence, head.hash) != (expected_seq - 1, expected_prev):
         return ChainReport(checked, f"the trail ends at #{expected_seq - 1} but was written up to #{head.sequence}")
-    return ChainReport(checked)
+    return ChainReport(checked, head_sequence=head.sequence, head_hash=head.hash)

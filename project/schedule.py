@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 
@@ -57,6 +58,13 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         task="accounts.checks_prune",
         every_seconds=3600,
         description="Deletes check history older than CHECK_HISTORY_DAYS.",
+    ),
+    PeriodicJob(
+        name="audit-checkpoint",
+        task="audit.checkpoint",
+        every_seconds=settings.AUDIT_CHECKPOINT_SECONDS,
+        description="Verifies the audit trail and appends a signed checkpoint of its head to "
+        "AUDIT_CHECKPOINT_FILE, announced in the alert chat; a broken trail raises a critical alert.",
     ),
     PeriodicJob(
         name="import-jobs-prune",

@@ -49,6 +49,24 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_chain_key() -> bytes:
+    """The audit chain's HMAC key: never in the database, so whoever can write the database cannot
+    recompute the chain. Zero-setup default: made once beside the data (a separate file to back up)."""
+    key = env_str("AUDIT_CHAIN_KEY")
+    if key is None:
+        path = DATA_DIR / "audit_chain_key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured("AUDIT_CHAIN_KEY must be at least 32 characters (e.g. openssl rand -hex 32)")
+    return key.encode("utf-8")
+
+
+AUDIT_CHAIN_KEY = _audit_chain_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -293,6 +311,9 @@ ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
 # Audit: secrets in event details are stored as HMACs under this key (SECRET_KEY when unset).
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+# Signed checkpoints of the chain's head, appended outside the database (and sent to the alert chat).
+AUDIT_CHECKPOINT_FILE = env_path("AUDIT_CHECKPOINT_FILE", DATA_DIR / "audit-checkpoints.jsonl")
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60)
 REST_FRAMEWORK["EXCEPTION_HANDLER"] = "project.api_errors.exception_handler"
 
 # Login attempts: after LOGIN_FAILURE_LIMIT failures for a username from one address, a cool-off.
