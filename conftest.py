@@ -1,5 +1,7 @@
 """The shared cast: users in each role, two teams, a fresh vault per test."""
 
+import logging
+
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
@@ -8,6 +10,7 @@ from django.core.management import call_command
 
 from accounts.services import team_create
 from project.actors import SystemActor
+from tests.canaries import CanaryCatcher
 
 SYSTEM = SystemActor("test")
 
@@ -16,6 +19,30 @@ SYSTEM = SystemActor("test")
 def _collected_static() -> None:
     """Pages render through the same hashed static storage as production, so collect once."""
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_any_log():
+    """Every record any logger makes during the test, at any level, is searched for the canary secrets."""
+    catcher = CanaryCatcher()
+    root = logging.getLogger()
+    root.addHandler(catcher)
+    yield catcher
+    root.removeHandler(catcher)
+    if catcher.hits:
+        pytest.fail("a secret reached the log: " + "; ".join(sorted(set(catcher.hits))), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dc_breakers():
+    """Breaker state lives in the shared cache (Redis in CI): no test inherits another's open breaker."""
+    yield
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("tgfleet:dc-breaker:*")
+    else:
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -71,7 +71,10 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ExportRequestSerializer,
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the session, as an attachment")},
+        responses={
+            (200, "application/vnd.sqlite3"): OpenApiResponse(OpenApiTypes.BINARY, description="a .session file"),
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="a session string"),
+        },
         description="Export the account's session. POST only; needs the export_session permission.",
     )
     @action(detail=True, methods=["post"])

@@ -48,9 +48,18 @@ class ImportResponseSerializer(serializers.Serializer):
     results = ImportOutcomeSerializer(many=True)
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField turns 0 or true into "0" or "True"; a client that sends those has a bug."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ExportRequestSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=sorted(EXPORT_FORMATS))
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
 class CheckResponseSerializer(serializers.Serializer):

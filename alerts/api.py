@@ -34,12 +34,28 @@ class RouteStatsSerializer(serializers.ModelSerializer):
         return route.delivery_latency.total_seconds() if route.delivery_latency else None
 
 
+class DeliveryTotalsSerializer(serializers.Serializer):
+    """Notifications by delivery state, over every route."""
+
+    pending = serializers.IntegerField()
+    claimed = serializers.IntegerField()
+    in_flight = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    unconfirmed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    suppressed = serializers.IntegerField()
+    silenced = serializers.IntegerField()
+
+
+class AlertStatsSerializer(serializers.Serializer):
+    overall = DeliveryTotalsSerializer()
+    routes = RouteStatsSerializer(many=True)
+
+
 class AlertStats(APIView):
     permission_classes = [CanViewRoutes]
 
-    @extend_schema(
-        responses={200: RouteStatsSerializer(many=True)}, description="Delivery statistics per route and overall."
-    )
+    @extend_schema(responses={200: AlertStatsSerializer}, description="Delivery statistics per route and overall.")
     def get(self, request: Request) -> Response:
         routes = RouteStatsSerializer(routes_with_stats(), many=True).data
         return Response({"overall": delivery_totals(), "routes": routes})

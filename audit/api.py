@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from audit.jsonl import audit_jsonl_response
 from audit.selectors import FILTERS, AuditFilterError, audit_events_filter, audit_events_visible_to
 from audit.serializers import AuditEventSerializer
+from project.pagination import page_size_strict
 
 PARAMETERS = [OpenApiParameter(name, OpenApiTypes.STR, description=f"filter by {name}") for name in FILTERS]
 
@@ -24,6 +25,10 @@ class AuditCursor(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request):
+        page_size_strict(request, self.page_size_query_param, self.max_page_size)
+        return super().get_page_size(request)
 
 
 class CanReadAudit(BasePermission):
@@ -51,6 +56,10 @@ class AuditEventList(generics.ListAPIView):
 class AuditEventExport(APIView):
     permission_classes = [CanReadAudit]
 
-    @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.STR}, description="JSON Lines, oldest first")
+    @extend_schema(
+        parameters=PARAMETERS,
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        description="JSON Lines, oldest first",
+    )
     def get(self, request: Request) -> StreamingHttpResponse:
         return audit_jsonl_response(_filtered(request))

@@ -26,6 +26,7 @@ from project.env import (
     env_str,
     env_url,
 )
+from project.redaction import redaction_install
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("DATA_DIR", BASE_DIR / "var")
@@ -260,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "project.api_schema.errors_documented"],
 }
 
 # Every page: scripts only from our own origin (no inline script, no CDN); inline style attributes
@@ -303,6 +305,8 @@ LOGGING = {
     # The gateway turns every Telethon network failure into a check outcome; its own logs of them are noise.
     "loggers": {"telethon": {"level": "WARNING"}, "telethon.network": {"level": "CRITICAL"}},
 }
+# Every log record of this process, from any logger and at any level, is redacted as it is made.
+redaction_install()
 
 # The first admin account made by `manage.py ensure_admin`.
 ADMIN_USERNAME = env_str("ADMIN_USERNAME", "admin")
@@ -345,6 +349,10 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
+# A DC address that fails this many accounts' checks in a row at the transport is skipped (dc_down) until the
+# network monitor's probe reaches it again, or for CHECK_BREAKER_OPEN_SECONDS at most.
+CHECK_BREAKER_FAILURES = env_int("CHECK_BREAKER_FAILURES", 5, minimum=1)
+CHECK_BREAKER_OPEN_SECONDS = env_int("CHECK_BREAKER_OPEN_SECONDS", 300, minimum=10)
 # A batch needs at most ceil(size / concurrency) deadlines; its task may take that and a margin, never forever.
 CHECK_TASK_TIME_LIMIT = max(
     CELERY_TASK_SOFT_TIME_LIMIT, -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2 + 60

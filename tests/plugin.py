@@ -9,6 +9,12 @@ import tempfile
 
 _data_dir = tempfile.mkdtemp(prefix="tgfleet-test-")
 os.environ["DATA_DIR"] = _data_dir
+# Canary secrets where settings read them, and every level logged: conftest fails a test whose log holds one.
+from tests.canaries import ENVIRONMENT  # noqa: E402
+
+for _name, _value in ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+os.environ.setdefault("LOG_LEVEL", "DEBUG")
 atexit.register(shutil.rmtree, _data_dir, ignore_errors=True)
 
 _outside: list[str] = []

@@ -19,6 +19,7 @@ from project.retry import Backoff, RetryPolicy
 TRANSIENT_RETRY = RetryPolicy(Backoff.EXPONENTIAL, base_seconds=30, max_seconds=900, max_attempts=1_000_000, jitter=0.2)
 PERMANENT_RECHECK = dt.timedelta(hours=6)  # a dead session may come back (unban); look now and then
 FLOOD_MARGIN = dt.timedelta(seconds=5)
+DC_DOWN_RECHECK_SECONDS = 60  # about when the network monitor's probe may have closed the breaker
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ def status_next(
         return Next(
             AccountStatus.FLOOD_WAIT, until + FLOOD_MARGIN, failures, f"flood wait {result.flood_seconds}s", until
         )
+    if outcome is CheckOutcome.ERROR:
+        # Nothing was asked of Telegram: the status stands; try again at the normal interval, not in a loop.
+        return Next(status, now + dt.timedelta(seconds=interval), failures, f"error: {result.detail}"[:200])
+    if outcome is CheckOutcome.DC_DOWN:
+        # The DC failed, not the account: nothing counts toward offline, and a healthy account is only uncertain.
+        new = AccountStatus.UNCERTAIN if status in (AccountStatus.OK, AccountStatus.UNCHECKED) else status
+        delay = min(DC_DOWN_RECHECK_SECONDS, interval)
+        return Next(new, now + dt.timedelta(seconds=delay), failures, f"{result.detail or 'DC unreachable'}"[:200])
     if outcome.permanent:
         new = AccountStatus.BANNED if outcome is CheckOutcome.BANNED else AccountStatus.UNAUTHORIZED
         return Next(new, now + PERMANENT_RECHECK, failures + 1, f"{outcome}: {result.detail}"[:200])

@@ -11,10 +11,11 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,12 +24,16 @@ from accounts.checks.status import Next, status_next
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.sessions import account_vault_entry
-from accounts.sessions import SessionFormatError
+from accounts.sessions import SessionFormatError, SessionRecord
 from accounts.signals import account_status_changed
-from accounts.telegram.endpoint import endpoint_for, profile_for
+from accounts.telegram.breaker import TRANSPORT, DcBreakers, dc_down_result
+from accounts.telegram.breaker import address as breaker_address
+from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, profile_for
 from accounts.telegram.gateway import session_check
-from accounts.telegram.outcomes import CheckResult
+from accounts.telegram.outcomes import CheckOutcome, CheckResult
 from accounts.vault.crypto import VaultKeyError
+from alerts.models import Severity
+from alerts.services import alert_raise
 from audit.services import audit_record
 from project.metrics import CHECK_OUTCOMES, CHECK_SECONDS
 
@@ -62,36 +67,88 @@ def leases_release(ids: list[int], *, owner: str) -> None:
     TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
 
 
-def checks_run(ids: list[int], *, owner: str) -> list[CheckDone]:
-    """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results."""
+@dataclass
+class _Job:
+    """One account of a batch: what to dial, or (when the check cannot even start) its result already."""
+
+    account: TelegramAccount
+    record: SessionRecord | None = None
+    endpoint: Endpoint | None = None
+    profile: ClientProfile | None = None
+    result: CheckResult | None = None
+
+
+def _job_for(account: TelegramAccount) -> _Job:
+    """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
+    never its batch's: the other accounts are still checked and every lease is released."""
+    try:
+        record = account_vault_entry(account).record
+        return _Job(account, record, endpoint_for(record), profile_for(record, account.device))
+    except (VaultKeyError, OSError, SessionFormatError, ImproperlyConfigured) as exc:
+        reason = str(exc) if not isinstance(exc, OSError) else f"its session cannot be read ({exc.strerror})"
+        logger.error("Account %s cannot be checked: %s", account.pk, reason)
+    except Exception:
+        logger.exception("Account %s cannot be checked: unexpected error", account.pk)
+        reason = "unexpected error before the check; see the worker's log"
+    return _Job(account, result=CheckResult(CheckOutcome.ERROR, reason[:200]))
+
+
+def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | None = None) -> list[CheckDone]:
+    """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results.
+
+    ``progress`` hears each check as it ends (from the event loop's thread).
+    """
     # Teams come along: the transition hook names each account's team (no query per account in a storm).
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team"))
-    jobs = []
-    for account in accounts:
-        try:
-            entry = account_vault_entry(account)
-            jobs.append((account, entry.record, endpoint_for(entry.record), profile_for(entry.record, account.device)))
-        except (VaultKeyError, OSError, SessionFormatError) as exc:
-            logger.error("Account %s skipped: its session cannot be read or dialled (%s)", account.pk, exc)
-    results = asyncio.run(_check_all(jobs)) if jobs else []
-    for result in results:
-        CHECK_OUTCOMES.labels(result.outcome).inc()
-        CHECK_SECONDS.observe(result.latency_ms / 1000)
     try:
-        return _record_all([(account, result) for (account, *_), result in zip(jobs, results, strict=True)], owner)
+        jobs = [_job_for(account) for account in accounts]
+        breakers = DcBreakers()
+        results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
+        # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.
+        results = [dc_down_result(r) if r.outcome in TRANSPORT and breakers.was_open(job.endpoint) else r
+                   for job, r in zip(jobs, results, strict=True)]  # fmt: skip
+        for result in results:
+            CHECK_OUTCOMES.labels(result.outcome).inc()
+            CHECK_SECONDS.observe(result.latency_ms / 1000)
+        _announce_breakers(breakers, jobs, results)
+        return _record_all([(job.account, result) for job, result in zip(jobs, results, strict=True)], owner)
     finally:
         leases_release([a.pk for a in accounts], owner=owner)
 
 
-async def _check_all(jobs) -> list[CheckResult]:
+async def _check_all(jobs: list[_Job], breakers: DcBreakers, progress) -> list[CheckResult]:
     gate = asyncio.Semaphore(settings.CHECK_CONCURRENCY)
     timeout = settings.TELEGRAM_CHECK_TIMEOUT
 
-    async def one(record, endpoint, profile) -> CheckResult:
-        async with gate:
-            return await session_check(record, endpoint=endpoint, profile=profile, timeout=timeout)
+    async def one(job: _Job) -> CheckResult:
+        if job.result is not None:
+            result = job.result
+        else:
+            async with gate:
+                if breakers.is_open(job.endpoint):
+                    result = dc_down_result()
+                else:
+                    result = await session_check(job.record, endpoint=job.endpoint, profile=job.profile,
+                                                 timeout=timeout)  # fmt: skip
+                    breakers.record(job.endpoint, result)
+        if progress:
+            progress(1)
+        return result
 
-    return await asyncio.gather(*(one(record, endpoint, profile) for _a, record, endpoint, profile in jobs))
+    return await asyncio.gather(*(one(job) for job in jobs))
+
+
+def _announce_breakers(breakers: DcBreakers, jobs, results: list[CheckResult]) -> None:
+    """One alert per DC whose breaker this batch opened; the network monitor resolves it."""
+    for addr in sorted(breakers.opened_here):
+        stopped = sum(1 for job, r in zip(jobs, results, strict=True)
+                      if r.outcome is CheckOutcome.DC_DOWN and breaker_address(job.endpoint) == addr)  # fmt: skip
+        logger.warning("Telegram DC %s unreachable: its circuit breaker is open", addr)
+        alert_raise(
+            kind="telegram.dc_down", severity=Severity.CRITICAL, key=addr,
+            summary=f"Telegram DC {addr} is unreachable: checks through it stop until it answers again",
+            details={"address": addr, "checks_stopped": stopped},
+        )  # fmt: skip
 
 
 APPLIED_FIELDS = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",

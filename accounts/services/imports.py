@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import ImportJob, ImportJobState, Team
-from accounts.services.sessions import ImportReport, session_import
+from accounts.models import ImportJob, ImportJobState, Team, TelegramAccount
+from accounts.services.sessions import ImportOutcome, ImportReport, session_import
 from accounts.services.teams import TeamChoiceError, team_for_import
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError, vault_keys
@@ -51,13 +51,22 @@ def import_job_create(*, actor, files: Iterable[InputFile], team: Team | None = 
 
 
 def import_job_run(job_id: str) -> ImportJob:
-    """Import one queued job (the worker's side); safe to call again for a job already finished."""
+    """Import one queued job (the worker's side); safe to call again for a job already finished.
+
+    A job still `running` is one whose worker was lost mid-way (its task is delivered again only then): it is
+    run again from the start, and the sessions its lost attempt stored count as imported, not as duplicates.
+    """
     with transaction.atomic():
         job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by", "team").get(pk=job_id)
-        if job.state != ImportJobState.QUEUED:
+        if job.state not in (ImportJobState.QUEUED, ImportJobState.RUNNING):
             return job
-        job.state, job.started_at = ImportJobState.RUNNING, timezone.now()
-        job.save(update_fields=["state", "started_at"])
+        resumed = job.state == ImportJobState.RUNNING
+        if not resumed:
+            job.state, job.started_at = ImportJobState.RUNNING, timezone.now()
+        else:
+            logger.warning("Import %s resumed after its worker was lost", job.pk)
+        job.processed = 0
+        job.save(update_fields=["state", "started_at", "processed"])
     storage = session_storage()
     report = ImportReport()  # filled file by file: a failure part-way still reports what was stored
     try:
@@ -78,11 +87,30 @@ def import_job_run(job_id: str) -> ImportJob:
         _finish(job, ImportJobState.FAILED, results=_results(report),
                 error="the import failed unexpectedly; see the worker's log")  # fmt: skip
     else:
-        _finish(job, ImportJobState.DONE, results=_results(report))
+        _finish(job, ImportJobState.DONE, results=_results(_earlier_attempt_counted(report, job, resumed=resumed)))
     finally:
         storage.delete(job.staged_name)
     job.refresh_from_db()
     return job
+
+
+def _earlier_attempt_counted(report: ImportReport, job: ImportJob, *, resumed: bool) -> ImportReport:
+    """On a resumed job, the first file that duplicates an account the lost attempt stored (in this job's team,
+    since it started, and not by this attempt) was imported by this job; later copies stay duplicates."""
+    if not resumed:
+        return report
+    this_attempt = {o.account_id for o in report.outcomes if o.result == "imported"}
+    ids = {o.account_id for o in report.outcomes if o.result == "duplicate" and o.account_id} - this_attempt
+    earlier = set(TelegramAccount.objects.filter(pk__in=ids, created_at__gte=job.started_at, team=job.team)
+                  .values_list("pk", flat=True)) if ids else set()  # fmt: skip
+    outcomes = []
+    for o in report.outcomes:
+        if o.result == "duplicate" and o.account_id in earlier:
+            earlier.discard(o.account_id)
+            o = ImportOutcome(o.name, "imported", o.account_id)
+        outcomes.append(o)
+    report.outcomes = outcomes
+    return report
 
 
 def _results(report: ImportReport) -> list[dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import stat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -162,6 +163,9 @@ def _zip_members(archive: InputFile) -> list[InputFile | Rejection]:
             out.append(Rejection(label, "unsafe path inside zip (absolute or with ..)"))
             continue
         if posixpath.basename(info.filename).startswith(".") or info.filename.startswith("__MACOSX/"):
+            continue
+        if stat.S_ISLNK(info.external_attr >> 16):
+            out.append(Rejection(label, "symbolic links inside zips are not followed"))
             continue
         if info.file_size > max_file:
             out.append(Rejection(label, f"file is {info.file_size} bytes, over the {max_file}-byte limit"))

@@ -33,6 +33,9 @@ def sqlite_open(data: bytes) -> sqlite3.Connection:
     if not data.startswith(SQLITE_MAGIC):
         raise SessionFormatError("not an SQLite file")
     conn = sqlite3.connect(":memory:")
+    # A corrupt file's text may not be UTF-8: decode it loosely (a bad name or address is then refused by the
+    # checks that follow) rather than let UnicodeDecodeError escape as a server error.
+    conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
     for limit, value in _LIMITS.items():
         conn.setlimit(limit, value)
     calls = 0
@@ -48,7 +51,7 @@ def sqlite_open(data: bytes) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         conn.close()
         raise _corrupt(exc) from None
     return conn
@@ -71,7 +74,7 @@ def sqlite_columns(conn: sqlite3.Connection, table: str) -> dict[str, str]:
                 raise SessionFormatError(f"SQLite file's {table} has a generated or hidden column")
             columns[str(name).lower()] = str(declared or "").upper()
         return columns
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise _corrupt(exc) from None
 
 
@@ -87,7 +90,7 @@ def sqlite_require_types(columns: dict[str, str], expected: dict[str, str], *, w
 def sqlite_first_row(conn: sqlite3.Connection, query: str) -> tuple | None:
     try:
         return conn.execute(query + " LIMIT 1").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise _corrupt(exc) from None
 
 
@@ -96,7 +99,9 @@ def _is_virtual(conn: sqlite3.Connection, table: str) -> bool:
     return bool(row and row[0] and row[0].lstrip().upper().startswith("CREATE VIRTUAL"))
 
 
-def _corrupt(exc: sqlite3.DatabaseError) -> SessionFormatError:
+def _corrupt(exc: sqlite3.DatabaseError | UnicodeDecodeError) -> SessionFormatError:
+    if isinstance(exc, UnicodeDecodeError):  # SQLite's own message quoted the file's broken text
+        return SessionFormatError("SQLite file is corrupted (its schema is not valid text)")
     text = str(exc)
     if "interrupted" in text:
         return SessionFormatError("SQLite file needs too much work to read (refused)")

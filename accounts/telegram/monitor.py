@@ -1,4 +1,5 @@
-"""The network monitor: TCP connect latency to each configured Telegram endpoint."""
+"""The network monitor: TCP connect latency to each configured Telegram endpoint; a reachable one has its
+circuit breaker closed (checks go through it again) and its "DC down" alert resolved."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import time
 from django.utils import timezone
 
 from accounts.models import EndpointProbe
+from accounts.telegram.breaker import address as breaker_address
+from accounts.telegram.breaker import breaker_close
 from accounts.telegram.endpoint import Endpoint, endpoints_configured
+from alerts.services import alert_resolve
 
 
 async def _probe(endpoint: Endpoint, timeout: float) -> tuple[bool, int | None, str]:
@@ -38,4 +42,7 @@ def endpoints_probe(*, timeout: float = 5.0) -> list[EndpointProbe]:
             defaults={"reachable": reachable, "latency_ms": latency, "error": error[:200], "checked_at": now},
         )
         rows.append(row)
+        if reachable:
+            breaker_close(endpoint)
+            alert_resolve(kind="telegram.dc_down", key=breaker_address(endpoint))
     return rows

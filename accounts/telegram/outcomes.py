@@ -15,6 +15,8 @@ class CheckOutcome(enum.StrEnum):
     NETWORK = "network"
     TIMEOUT = "timeout"
     SERVER_ERROR = "server_error"
+    DC_DOWN = "dc_down"  # the DC's circuit breaker is open: the DC failed, not this account
+    ERROR = "error"  # the check could not start (vault, session, configuration): ours to fix, not Telegram's
 
     @property
     def permanent(self) -> bool:

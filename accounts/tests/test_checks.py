@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services import account_check, session_import
-from accounts.services.checks import checks_dispatch, leases_claim
+from accounts.services.checks import checks_dispatch, checks_run, leases_claim
 from accounts.sessions import InputFile
 from accounts.signals import account_status_changed
 from audit.models import AuditEvent
@@ -126,12 +126,22 @@ def test_check_accounts_refuses_bad_arguments(db, args, message) -> None:
         call_command("check_accounts", *args)
 
 
-def test_an_account_without_an_api_id_is_refused_clearly(vault, telegram_dc, settings) -> None:
+def test_an_account_without_an_api_id_is_its_own_error_and_not_its_batchs(vault, telegram_dc, settings) -> None:
     settings.TELEGRAM_API_ID = None
-    account, _ = _account(telegram_dc)
+    broken, _ = _account(telegram_dc)
+    key = make.random_key()
+    telegram_dc.add_key(key, OK)
+    files = [InputFile("fine.txt", make.telethon_string(key=key, address="127.0.0.1").encode()),
+             InputFile("fine.json", b'{"app_id": 12345}')]  # fmt: skip
+    fine = TelegramAccount.objects.get(pk=session_import(actor=SYSTEM, files=files).outcomes[0].account_id)
 
-    with pytest.raises(Exception, match="no API id for this account: set TELEGRAM_API_ID"):
-        account_check(actor=SYSTEM, account=account)
+    done = {d.account_id: d for d in checks_run(leases_claim([broken.pk, fine.pk], owner="t"), owner="t")}
+
+    assert done[broken.pk].result.outcome == "error"
+    assert done[broken.pk].result.detail == "no API id for this account: set TELEGRAM_API_ID or import its JSON sidecar"
+    assert (done[broken.pk].status, done[fine.pk].result.outcome) == ("unchecked", "ok")
+    assert not TelegramAccount.objects.exclude(lease_owner="").exists()
+    assert CheckRecord.objects.get(account=broken).outcome == "error"
 
 
 def test_the_network_monitor_measures_each_endpoint(db, telegram_dc) -> None:

@@ -222,3 +222,40 @@ def test_every_task_has_a_soft_and_a_hard_time_limit() -> None:
         soft = task.soft_time_limit or celery_app.conf.task_soft_time_limit
         hard = task.time_limit or celery_app.conf.task_time_limit
         assert soft and hard and soft < hard, name
+
+
+def test_a_symlink_inside_a_zip_is_refused_by_name() -> None:
+    import io
+    import stat
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        link = zipfile.ZipInfo("vault.session")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc/passwd")
+
+    assert sessions_parse([InputFile("up.zip", buffer.getvalue())]) == [
+        Rejection("up.zip:vault.session", "symbolic links inside zips are not followed")
+    ]
+
+
+@pytest.mark.django_db
+def test_an_import_resumed_after_its_worker_was_lost_reports_each_file_once(vault, operator, blue_team) -> None:
+    from django.utils import timezone
+
+    from accounts.models import ImportJob
+    from accounts.services import session_import
+
+    a, b = (make.telethon_string(key=make.random_key()).encode() for _ in range(2))
+    files = [InputFile("a.txt", a), InputFile("b.txt", b), InputFile("a-again.txt", a)]
+    job = import_job_create(actor=operator, files=files)
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJobState.RUNNING, started_at=timezone.now())
+    session_import(actor=operator, files=[files[0]], team=blue_team)  # what the lost attempt had stored
+
+    job = import_job_run(str(job.pk))
+
+    assert job.state == ImportJobState.DONE
+    assert sorted((r["name"], r["result"]) for r in job.results) == [
+        ("a-again.txt", "duplicate"), ("a.txt", "imported"), ("b.txt", "imported")]  # fmt: skip
+    assert TelegramAccount.objects.count() == 2

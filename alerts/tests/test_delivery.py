@@ -166,6 +166,20 @@ def test_temporary_errors_are_retried_with_backoff(bot, answer) -> None:
     assert row.last_error
 
 
+@pytest.mark.parametrize("answer", ["500", "reset"])
+def test_after_a_server_error_or_a_reset_the_retry_delivers_exactly_once(bot, answer) -> None:
+    bot.then(answer)
+    _raise()
+    deliver_sweep()
+    Notification.objects.update(next_attempt_at=timezone.now())  # its backoff has passed
+
+    deliver_sweep()
+    deliver_sweep()
+
+    assert (len(bot.arrived), len(bot.received)) == (2, 1)
+    assert _states() == {"sent": 1}
+
+
 def test_a_large_group_is_summarised_and_every_alert_accounted_for(bot, settings) -> None:
     settings.ALERT_DIGEST_LIST_LIMIT = 5
     for i in range(30):

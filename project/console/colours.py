@@ -15,6 +15,8 @@ OUTCOME_COLOURS = {
     "network": "#8d6e63",
     "timeout": "#f9a825",
     "server_error": "#0277bd",
+    "dc_down": "#546e7a",
+    "error": "#37474f",
     "revoked": "#c62828",
     "duplicated": "#ad1457",
     "banned": "#6a1b9a",

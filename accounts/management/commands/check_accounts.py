@@ -1,15 +1,20 @@
 import sys
+import uuid
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import TelegramAccount
-from accounts.services import CheckBusyError, account_check
+from accounts.services.checks import checks_request, checks_run, leases_claim, leases_release
 from project.actors import SystemActor
 
 
 class Command(BaseCommand):
-    help = "Check accounts now, in the foreground, and print each one's outcome and new status."
+    help = (
+        "Check accounts now, in the foreground, and print each one's outcome and new status. Checks run "
+        "concurrently (CHECK_CONCURRENCY at a time) through the workers' own batch path."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("ids", nargs="*", type=int, help="account ids")
@@ -24,19 +29,34 @@ class Command(BaseCommand):
             missing = sorted(set(ids) - set(accounts.values_list("pk", flat=True)))
             if missing:
                 raise CommandError(f"no account with id {', '.join(map(str, missing))}")
-        actor = SystemActor("check_accounts")
-        failed = 0
-        for account in tqdm(list(accounts), unit="account", file=sys.stderr, disable=len(ids) == 1):
-            try:
-                done = account_check(actor=actor, account=account)
-            except CheckBusyError as exc:
-                self.stdout.write(f"{account.pk} {account.label}: skipped ({exc})")
+        accounts = list(accounts)
+        owner = f"command:{uuid.uuid4().hex[:12]}"
+        claimed = set(leases_claim([a.pk for a in accounts], owner=owner))
+        skipped = [a for a in accounts if a.pk not in claimed]
+        chosen = [a for a in accounts if a.pk in claimed]
+        try:
+            checks_request(actor=SystemActor("check_accounts"), accounts=chosen)  # audited, one event each
+            done = {}
+            size = settings.CHECK_BATCH_SIZE
+            with tqdm(total=len(chosen), unit="account", file=sys.stderr, disable=len(accounts) == 1) as bar:
+                for start in range(0, len(chosen), size):
+                    batch = [a.pk for a in chosen[start : start + size]]
+                    done.update({d.account_id: d for d in checks_run(batch, owner=owner, progress=bar.update)})
+        finally:
+            leases_release([a.pk for a in chosen], owner=owner)
+        failed = len(skipped)
+        for account in accounts:
+            if account.pk not in claimed:
+                self.stdout.write(f"{account.pk} {account.label}: skipped (being checked elsewhere right now)")
+            elif account.pk not in done:
+                self.stdout.write(f"{account.pk} {account.label}: skipped (its session cannot be read; see the log)")
                 failed += 1
-                continue
-            detail = f" ({done.result.detail})" if done.result.detail else ""
-            self.stdout.write(
-                f"{account.pk} {account.label}: {done.result.outcome}{detail} in {done.result.latency_ms} ms, "
-                f"status {done.previous_status} -> {done.status}"
-            )
+            else:
+                d = done[account.pk]
+                detail = f" ({d.result.detail})" if d.result.detail else ""
+                self.stdout.write(
+                    f"{account.pk} {account.label}: {d.result.outcome}{detail} in {d.result.latency_ms} ms, "
+                    f"status {d.previous_status} -> {d.status}"
+                )
         if failed:
             raise SystemExit(1)
