@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import admin_users  # noqa: F401 - registers the user and group admins
 from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
 from accounts.console import account_page
@@ -265,8 +266,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if obj.expires_at:
             days = max(1, (obj.expires_at - timezone.now()).days)
         row, token = token_create(actor=request.user, user=obj.user, name=obj.name, expires_days=days)
-        obj.pk = row.pk
-        messages.warning(request, f"Token for {row.user}: {token} (copy it now; it is not shown again)")
+        obj.pk, obj.new_token = row.pk, token  # kept in memory for this response only
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue=None):
+        """The token is shown on this page once, never put in a message (the messages cookie would carry it)."""
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "API token created",
+                   "token_row": obj, "token": getattr(obj, "new_token", "")}  # fmt: skip
+        response = TemplateResponse(request, "admin/accounts/apitoken/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.services.checks import checks_dispatch, checks_prune, checks_run, leases_claim
+from accounts.services.checks import checks_dispatch, checks_prune, checks_run, leases_held
 from accounts.telegram.monitor import endpoints_probe
 
 
@@ -34,8 +34,8 @@ def checks_batches_queue(batches: list[list[int]], asked_at) -> int:
 )
 def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, int]:
     owner = f"batch:{current_task.request.id or 'eager'}"
-    claimed = leases_claim(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at))
-    done = checks_run(claimed, owner=owner)
+    with leases_held(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at)) as claimed:
+        done = checks_run(claimed, owner=owner)
     return {"claimed": len(claimed), "checked": len(done)}
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
+import time
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,10 +14,13 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken
+from audit.context import client_ip
 from audit.services import audit_denied, audit_record, audit_secret_digest
+from project.metrics import AUTH_FAILURES
 
 TOKEN_PREFIX = "tgf_"  # noqa: S105 - a label, not a secret
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+logger = logging.getLogger(__name__)
 
 
 def _digest(token: str) -> str:
@@ -51,6 +56,20 @@ def token_revoke(*, actor, token: ApiToken) -> None:
         audit_record(actor=actor, action="token.revoke", target=token)
 
 
+_unknown_seen = {"count": 0, "logged_at": 0.0}
+UNKNOWN_TOKEN_LOG_SECONDS = 60
+
+
+def _unknown_token_log(request) -> None:
+    """At most one log line a minute, however many unknown tokens arrive."""
+    _unknown_seen["count"] += 1
+    now = time.monotonic()
+    if now - _unknown_seen["logged_at"] >= UNKNOWN_TOKEN_LOG_SECONDS:
+        logger.warning("%s request(s) with an unknown API token in the last minute, the latest from %s",
+                       _unknown_seen["count"], client_ip(request))  # fmt: skip
+        _unknown_seen.update(count=0, logged_at=now)
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -66,10 +85,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("invalid token") from None
         row = ApiToken.objects.select_related("user").filter(key_sha256=_digest(token)).first()
         now = timezone.now()
-        if row is None or not row.is_usable(now):
+        if row is None:
+            # Anyone can send these, as fast as they like: counted and logged at a bounded rate, never
+            # appended to the chain (each append takes its one lock: that would let anyone stall the trail).
+            AUTH_FAILURES.labels("unknown_token").inc()
+            _unknown_token_log(request)
+            raise exceptions.AuthenticationFailed("invalid, expired or revoked token")
+        if not row.is_usable(now):
             audit_denied(
-                actor=None, action="auth.token", target_type="accounts.apitoken",
-                target_id=str(row.pk) if row else "", details={"token": audit_secret_digest(token)},
+                actor=None, action="auth.token", target_type="accounts.apitoken", target_id=str(row.pk),
+                details={"token": audit_secret_digest(token)},
             )  # fmt: skip
             raise exceptions.AuthenticationFailed("invalid, expired or revoked token")
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

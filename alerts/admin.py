@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -7,8 +8,15 @@ from django.urls import path
 from django.utils import timezone
 
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Silence
-from alerts.selectors import alerts_visible_to, delivery_totals, routes_with_stats
+from alerts.selectors import (
+    alerts_visible_to,
+    delivery_totals,
+    routes_with_stats,
+    silence_scope_error,
+    silences_visible_to,
+)
 from alerts.services import alert_test_send
+from audit.services import audit_denied
 
 
 @admin.register(Route)
@@ -66,7 +74,7 @@ class RouteAdmin(admin.ModelAdmin):
             )
             .select_related("alert", "route")
             .order_by("-created_at")[:10],
-            "silences": Silence.objects.filter(until__gt=now),
+            "silences": silences_visible_to(request.user).filter(until__gt=now),
             "can_send_test": self.has_send_test_permission(request),
         }
         return TemplateResponse(request, "admin/alerts/route/stats.html", context)
@@ -87,6 +95,32 @@ class RouteAdmin(admin.ModelAdmin):
 class SilenceAdmin(admin.ModelAdmin):
     list_display = ["kind_pattern", "key_pattern", "until", "reason", "created_by"]
     exclude = ["created_by"]
+
+    def get_queryset(self, request: HttpRequest):
+        return silences_visible_to(request.user)
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        user = request.user
+
+        class ScopedSilenceForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                problem = silence_scope_error(user, kind_pattern=cleaned.get("kind_pattern", ""),
+                                              key_pattern=cleaned.get("key_pattern", ""))  # fmt: skip
+                if problem:
+                    audit_denied(
+                        actor=user,
+                        action="alerts.silence",
+                        details={
+                            "kind_pattern": cleaned.get("kind_pattern", ""),
+                            "key_pattern": cleaned.get("key_pattern", ""),
+                        },
+                    )
+                    raise forms.ValidationError(problem)
+                return cleaned
+
+        return ScopedSilenceForm
 
     def save_model(self, request: HttpRequest, obj: Silence, form, change: bool) -> None:
         if not change:

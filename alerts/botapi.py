@@ -22,6 +22,7 @@ class SendResult:
     message_id: int | None = None
     temporary: bool = False
     permanent: bool = False
+    unknown: bool = False  # a 4xx we cannot place: retried a few times before it counts as permanent
     retry_after: int | None = None
     migrate_to_chat_id: str | None = None
     error: str = ""
@@ -68,4 +69,5 @@ def _result(response: httpx.Response) -> SendResult:
     lowered = description.lower()
     if response.status_code in (401, 403) or any(marker in lowered for marker in PERMANENT_MARKERS):
         return SendResult(False, permanent=True, error=error)
-    return SendResult(False, permanent=True, error=error)  # other 4xx: our request is wrong; retrying won't help
+    # Another 4xx: probably our request, but Telegram has answered odd 400s in passing; retry a little first.
+    return SendResult(False, permanent=True, unknown=True, error=error)

@@ -27,6 +27,7 @@ from project.metrics import ALERTS, BOTAPI_RATE_LIMITED, DELIVERY_SECONDS
 from project.retry import Backoff, RetryPolicy
 
 logger = logging.getLogger(__name__)
+UNKNOWN_ERROR_ATTEMPTS = 3  # an unplaceable 4xx disables a route only after this many tries
 RETRY = RetryPolicy(Backoff.EXPONENTIAL, base_seconds=5, max_seconds=600, max_attempts=8, jitter=0.2)
 GROUP_PER_MINUTE = 10  # Telegram allows 20 a minute in a group; a storm should read calmly
 PRIVATE_GAP = 1.0
@@ -156,6 +157,9 @@ def _settle(part: Part, result: SendResult, rows: list[Notification], token: str
             _pace_block(rows[0].route.chat_id, result.retry_after)
         _retry(mine, result, now, report)
         return False
+    if result.unknown and min(mine.values_list("attempts", flat=True), default=0) + 1 < UNKNOWN_ERROR_ATTEMPTS:
+        _retry(mine, result, now, report)  # not yet a reason to disable the route
+        return False
     failed = mine.update(state=Delivery.FAILED, last_error=result.error[:300])
     ALERTS.labels("failed").inc(failed)
     report.failed_rows += failed
@@ -193,9 +197,10 @@ def _route_disable(route_id: int, error: str) -> None:
     route = Route.objects.get(pk=route_id)
     Route.objects.filter(pk=route_id).update(enabled=False, disabled_reason=error[:200], failed=F("failed") + 1)
     logger.error("Route %s disabled: %s", route.name, error)
-    if route.name != "default":
-        alert_raise(kind="alerts.route_disabled", severity=Severity.CRITICAL, key=route.name,
-                    summary=f"Route {route.name} ({route.chat_id}) was disabled: {error}")  # fmt: skip
+    # Goes to every route still enabled (the default one included unless it is the one disabled), and
+    # health's delivery component shows it too.
+    alert_raise(kind="alerts.route_disabled", severity=Severity.CRITICAL, key=route.name,
+                summary=f"Route {route.name} ({route.chat_id}) was disabled: {error}")  # fmt: skip
 
 
 # --- pace: per chat (Telegram's limits, kept calmer in groups) and overall -----------------------

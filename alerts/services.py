@@ -28,7 +28,24 @@ def route_default() -> Route | None:
     route, _ = Route.objects.get_or_create(
         name="default", defaults={"chat_id": settings.TELEGRAM_CHAT_ID, "min_severity": Severity.INFO}
     )
+    if route.chat_id != settings.TELEGRAM_CHAT_ID:
+        _route_default_follow(route)
     return route
+
+
+def _route_default_follow(route: Route) -> None:
+    """TELEGRAM_CHAT_ID changed: the default route takes the new chat (enabled again if the old one had
+    disabled it); recorded as the system's doing."""
+    from audit.services import audit_record
+    from project.actors import SystemActor
+
+    old = route.chat_id
+    with transaction.atomic():
+        Route.objects.filter(pk=route.pk).update(chat_id=settings.TELEGRAM_CHAT_ID, enabled=True, disabled_reason="")
+        audit_record(actor=SystemActor("settings"), action="alerts.route.default_chat", target=route,
+                     details={"from": old, "to": settings.TELEGRAM_CHAT_ID})  # fmt: skip
+    route.chat_id, route.enabled, route.disabled_reason = settings.TELEGRAM_CHAT_ID, True, ""
+    logger.warning("Default alert route now sends to TELEGRAM_CHAT_ID %s (was %s)", route.chat_id, old)
 
 
 def routes_for(kind: str, severity: int) -> list[Route]:

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.urls import path
 
 from audit.admin_filters import ActorFilter, SinceFilter, TargetIdFilter, UntilFilter
-from audit.jsonl import audit_jsonl_response
+from audit.jsonl import audit_export_record, audit_jsonl_response
 from audit.models import AuditEvent
 from audit.selectors import AuditFilterError, audit_events_visible_to, audit_time
 
@@ -58,4 +58,5 @@ class AuditEventAdmin(admin.ModelAdmin):
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters as exc:
             return HttpResponseBadRequest(f"{exc}\n", content_type="text/plain; charset=utf-8")
+        audit_export_record(actor=request.user, filters=request.GET)
         return audit_jsonl_response(changelist.get_queryset(request))

@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from audit.jsonl import audit_jsonl_response
+from audit.jsonl import audit_export_record, audit_jsonl_response
 from audit.selectors import FILTERS, AuditFilterError, audit_events_filter, audit_events_visible_to
 from audit.serializers import AuditEventSerializer
 from project.pagination import page_size_strict
@@ -62,4 +62,6 @@ class AuditEventExport(APIView):
         description="JSON Lines, oldest first",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        return audit_jsonl_response(_filtered(request))
+        events = _filtered(request)
+        audit_export_record(actor=request.user, filters=request.query_params)
+        return audit_jsonl_response(events)

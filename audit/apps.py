@@ -21,3 +21,8 @@ class AuditConfig(AppConfig):
         from audit import signals  # noqa: F401
 
         post_migrate.connect(chain_head_after_flush, dispatch_uid="tgfleet-audit-head-after-flush")
+        # audit.signals writes last_login in the same transaction as the login's event.
+        from django.contrib.auth.models import update_last_login
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")

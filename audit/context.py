@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import re
 import uuid
@@ -27,6 +28,30 @@ def request_context() -> RequestContext:
     return _current.get() or _NO_REQUEST
 
 
+@contextlib.contextmanager
+def request_context_as(context: RequestContext):
+    """Write as from the request that was current then (a denial written after its transaction ended)."""
+    token = _current.set(context)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry the outermost one wrote.
+
+    A client can put anything at the left of the header; only the entries our own proxies appended count.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if not count:
+        return request.META.get("REMOTE_ADDR")
+    entries = [e.strip() for e in request.headers.get("X-Forwarded-For", "").split(",") if e.strip()]
+    if len(entries) < count:
+        return request.META.get("REMOTE_ADDR")
+    return entries[-count]
+
+
 class RequestContextMiddleware:
     """Gives every request an id (or keeps a well-formed X-Request-ID) and notes client IP and agent."""
 
@@ -36,14 +61,17 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        ip = request.META.get("REMOTE_ADDR")
-        if settings.BEHIND_PROXY and request.headers.get("X-Forwarded-For"):
-            ip = request.headers["X-Forwarded-For"].split(",")[0].strip()
+        ip = client_ip(request)
         token = _current.set(RequestContext(request_id, ip or None, request.headers.get("User-Agent", "")[:300]))
         request.request_id = request_id
         try:
             response = self.get_response(request)
         finally:
-            _current.reset(token)
+            from audit.services import audit_denials_flush
+
+            try:
+                audit_denials_flush()  # denials whose transaction rolled back with the refusal
+            finally:
+                _current.reset(token)
         response["X-Request-ID"] = request_id
         return response

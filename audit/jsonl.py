@@ -21,3 +21,14 @@ def audit_jsonl_response(events: QuerySet[AuditEvent], filename: str = "audit.js
     response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def audit_export_record(*, actor, filters) -> None:
+    """Who took a copy of which part of the trail: written before anything is sent (no event, no download)."""
+    from django.db import transaction
+
+    from audit.services import audit_record
+
+    chosen = {key: str(value)[:200] for key, value in filters.items() if value}
+    with transaction.atomic():
+        audit_record(actor=actor, action="audit.export", details={"filters": chosen})

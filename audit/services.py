@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import ipaddress
@@ -11,7 +12,7 @@ from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from audit.chain import event_hash
-from audit.context import request_context
+from audit.context import request_context, request_context_as
 from audit.models import AuditChainHead, AuditEvent, Outcome
 
 
@@ -76,10 +77,46 @@ def _append(actor_id, actor_name, action, outcome, target_type, target_id, targe
     return event
 
 
-def audit_denied(*, actor, action: str, target: models.Model | None = None, **kwargs) -> AuditEvent:
-    """Record a refused attempt in its own transaction, so the refusal that follows cannot roll it back."""
-    with transaction.atomic():
-        return audit_record(actor=actor, action=action, outcome=Outcome.DENIED, target=target, **kwargs)
+def audit_denied(*, actor, action: str, target: models.Model | None = None, **kwargs) -> AuditEvent | None:
+    """Record a refused attempt so that the refusal that follows cannot roll it back.
+
+    Outside a transaction it is written at once, in its own. Inside one (an admin form's, a service's), a
+    savepoint would go down with the rollback the refusal causes: the denial waits, and is written when that
+    transaction commits or, if it rolls back, when the request (or task) ends (`audit_denials_flush`).
+    """
+    fields = {"actor": actor, "action": action, "outcome": Outcome.DENIED, "target": target, **kwargs}
+    if not _in_transaction():
+        with transaction.atomic():
+            return audit_record(**fields)
+    pending = _pending_denials.get()
+    if pending is None:
+        pending = []
+        _pending_denials.set(pending)
+    pending.append((fields, request_context()))
+    transaction.on_commit(audit_denials_flush)
+    return None
+
+
+_pending_denials: contextvars.ContextVar[list | None] = contextvars.ContextVar("audit_pending_denials", default=None)
+
+
+def audit_denials_flush() -> int:
+    """Write the denials that waited for their transaction to end; each once, each in its own transaction."""
+    pending = _pending_denials.get()
+    written = 0
+    while pending:
+        fields, context = pending.pop(0)
+        with request_context_as(context), transaction.atomic():
+            audit_record(**fields)
+        written += 1
+    return written
+
+
+def _in_transaction() -> bool:
+    """In a transaction of the app's own (the test runner's wrapping atomic does not count)."""
+    from django.db import connection
+
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
 def audit_secret_digest(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import task_postrun
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +25,11 @@ def audit_checkpoint_task() -> int:
         return 0
     alert_resolve(kind="audit.broken", key="chain")
     return checkpoint.sequence if checkpoint else 0
+
+
+@task_postrun.connect(dispatch_uid="audit-denials-after-task", weak=False)
+def _denials_after_task(**kwargs) -> None:
+    """A task is a request of its own: denials whose transaction rolled back are written when it ends."""
+    from audit.services import audit_denials_flush
+
+    audit_denials_flush()

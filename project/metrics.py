@@ -29,6 +29,7 @@ DELIVERY_SECONDS = Histogram(
     "tgfleet_alert_delivery_latency_seconds", "From an alert's outbox row to its message",
     buckets=(1, 2, 5, 10, 15, 30, 60, 120, 300, 900),
 )  # fmt: skip
+AUTH_FAILURES = Counter("tgfleet_auth_failures_total", "Refused authentications not recorded in the trail", ["kind"])
 BOTAPI_RATE_LIMITED = Counter("tgfleet_botapi_rate_limited_total", "Bot API 429 answers")
 TASKS = Counter("tgfleet_celery_tasks_total", "Celery tasks by state", ["task", "state"])
 TASK_RUNTIME = Histogram(

@@ -283,6 +283,9 @@ CONTENT_SECURITY_POLICY = {
 # HTTPS: behind TLS (directly or through a proxy) every cookie and redirect hardens.
 HTTPS = env_bool("HTTPS", False)
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# How many proxies of ours append to X-Forwarded-For: the client is the entry the outermost one added,
+# counted from the right; anything left of it was written by the client and is never believed.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0, minimum=0, maximum=10)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = HTTPS
@@ -326,7 +329,8 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hour
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = 1 if BEHIND_PROXY else None
+LOGIN_URL = "admin:login"  # pages that need a login (the health status page) send people to the console's
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 
 # Telegram: where checks connect, with which app credentials, how often and how hard.
 TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0) or None

@@ -105,6 +105,8 @@ class LoopbackBotAPI:
                 if kind == "kicked":
                     return self._reply(403, {"ok": False, "error_code": 403,
                                              "description": KICKED})  # fmt: skip
+                if kind == "bad":  # a 4xx of no known kind, with this description
+                    return self._reply(400, {"ok": False, "error_code": 400, "description": arg})
                 if kind == "retry_after":
                     return self._reply(429, {"ok": False, "error_code": 429,
                                              "description": f"Too Many Requests: retry after {arg}",

@@ -11,7 +11,8 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -91,6 +92,17 @@ def _job_for(account: TelegramAccount) -> _Job:
         logger.exception("Account %s cannot be checked: unexpected error", account.pk)
         reason = "unexpected error before the check; see the worker's log"
     return _Job(account, result=CheckResult(CheckOutcome.ERROR, reason[:200]))
+
+
+@contextmanager
+def leases_held(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> Iterator[list[int]]:
+    """Claim what is free of `ids` for `owner`; whatever happens inside (a refused audit, a crash in a check),
+    the leases are released on the way out."""
+    claimed = leases_claim(ids, owner=owner, not_checked_since=not_checked_since)
+    try:
+        yield claimed
+    finally:
+        leases_release(claimed, owner=owner)
 
 
 def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | None = None) -> list[CheckDone]:
@@ -204,13 +216,12 @@ def account_check(*, actor, account: TelegramAccount) -> CheckDone:
     """Check one account now, for a person (admin, API) or a command; audited."""
     account_require(actor=actor, account=account, codename="check_account", action="account.check")
     owner = f"manual:{uuid.uuid4().hex[:12]}"
-    if not leases_claim([account.pk], owner=owner):
-        raise CheckBusyError(f"account {account.pk} is being checked elsewhere right now; try again shortly")
-    with transaction.atomic():
-        audit_record(actor=actor, action="account.check", target=account)
-    [done] = checks_run([account.pk], owner=owner) or [None]
-    if done is None:
-        raise CheckBusyError(f"account {account.pk}'s session could not be read; see the log")
+    with leases_held([account.pk], owner=owner) as claimed:
+        if not claimed:
+            raise CheckBusyError(f"account {account.pk} is being checked elsewhere right now; try again shortly")
+        with transaction.atomic():
+            audit_record(actor=actor, action="account.check", target=account)
+        [done] = checks_run(claimed, owner=owner)
     return done
 
 

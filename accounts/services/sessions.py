@@ -94,6 +94,11 @@ def session_import(
         if progress:
             progress(1)
     storage.sync_directory()
+    # One event for the whole upload too: an import where every file was refused still leaves a trace.
+    with transaction.atomic():
+        audit_record(actor=actor, action="session.import.upload", target=team,
+                     outcome=Outcome.ALLOWED if report.count("imported") else Outcome.FAILED,
+                     details={**report.summary, "files": len(report.outcomes)})  # fmt: skip
     VAULT_OPERATIONS.labels("import").inc(report.count("imported"))
     logger.info("Session import by %s: %s", actor, report.summary)
     return report

@@ -256,3 +256,49 @@ def test_an_account_transition_raises_and_recovery_resolves(bot, vault, django_c
     assert [m.text.count("account.banned") for m in bot.received] == [1, 1]
     assert "&lt;i&gt;acc&lt;/i&gt;" in bot.received[0].text and "✅" in bot.received[1].text
     assert Alert.objects.get(kind="account.banned").state == "resolved"
+
+
+def test_the_default_route_follows_telegram_chat_id(bot, settings) -> None:
+    from alerts.services import route_default
+
+    route_default()
+    Route.objects.filter(name="default").update(enabled=False, disabled_reason="403 kicked")
+    settings.TELEGRAM_CHAT_ID = "-100777"
+
+    route = route_default()
+    _raise()
+    deliver_sweep()
+
+    assert (route.chat_id, route.enabled) == ("-100777", True)
+    assert [m.chat_id for m in bot.received] == ["-100777"]
+    event = AuditEvent.objects.get(action="alerts.route.default_chat")
+    assert event.details == {"from": "-100500", "to": "-100777"}
+
+
+def test_an_unknown_4xx_is_retried_before_it_disables_the_route(bot) -> None:
+    bot.then(*["bad:Bad Request: something new"] * 3)
+    _raise()
+    enabled_after = []
+    for _ in range(3):
+        deliver_sweep()
+        Notification.objects.update(next_attempt_at=timezone.now())
+        enabled_after.append(Route.objects.get(name="default").enabled)
+
+    assert enabled_after == [True, True, False]
+    assert len(bot.arrived) == 3 and bot.received == []
+
+
+def test_a_disabled_default_route_is_told_on_every_other_route_and_in_health(bot) -> None:
+    from health.checks.builtin import DeliveryCheck
+
+    Route.objects.create(name="ops", kind_pattern="alerts.*", min_severity=Severity.INFO, chat_id="-100600")
+    bot.then("kicked", "ok")
+    _raise()
+
+    deliver_sweep()
+    deliver_sweep()
+    finding = DeliveryCheck().run()
+
+    assert not Route.objects.get(name="default").enabled
+    assert any(m.chat_id == "-100600" and "Route default" in m.text for m in bot.received)
+    assert (finding.ok, finding.message) == (False, "route(s) disabled: default")

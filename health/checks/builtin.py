@@ -127,4 +127,28 @@ class AccountsCheck(HealthCheck):
         return Finding(share >= self.min_ok_share, message, details)
 
 
-BUILTIN = (DatabaseCheck, CacheCheck, BrokerCheck, TelegramCheck, SessionStoreCheck, EncryptionCheck, AccountsCheck)
+class DeliveryCheck(HealthCheck):
+    """Do alerts reach their chats? Disabled routes, the oldest waiting notification, the last success."""
+
+    name, critical = "alert_delivery", False
+    stale_after = dt.timedelta(minutes=10)
+
+    def run(self) -> Finding:
+        from alerts.models import Delivery, Notification, Route
+
+        disabled = list(Route.objects.filter(enabled=False).values_list("name", flat=True))
+        oldest = Notification.objects.filter(state=Delivery.PENDING).order_by("created_at").values_list(
+            "created_at", flat=True).first()  # fmt: skip
+        last_success = Route.objects.exclude(last_success_at=None).order_by("-last_success_at").values_list(
+            "last_success_at", flat=True).first()  # fmt: skip
+        details = {"disabled_routes": disabled, "oldest_pending": oldest.isoformat() if oldest else None,
+                   "last_success": last_success.isoformat() if last_success else None}  # fmt: skip
+        if disabled:
+            return Finding(False, f"route(s) disabled: {', '.join(sorted(disabled))}", details)
+        if oldest is not None and timezone.now() - oldest > self.stale_after:
+            return Finding(False, f"a notification has waited since {oldest:%Y-%m-%d %H:%M} UTC", details)
+        return Finding(True, "routes enabled, nothing waiting long", details)
+
+
+BUILTIN = (DatabaseCheck, CacheCheck, BrokerCheck, TelegramCheck, SessionStoreCheck, EncryptionCheck, AccountsCheck,
+           DeliveryCheck)  # fmt: skip

@@ -60,7 +60,7 @@ def test_with_a_live_worker_everything_critical_is_healthy(site, tmp_path) -> No
     assert code == 0 and doc["status"] == "degraded"  # only the generated vault key is worth a look
     assert {c["name"]: c["status"] for c in doc["components"]} == {
         "database": "healthy", "cache": "healthy", "workers": "healthy", "telegram": "healthy",
-        "session_store": "healthy", "encryption": "degraded", "accounts": "healthy",
+        "session_store": "healthy", "encryption": "degraded", "accounts": "healthy", "alert_delivery": "healthy",
     }  # fmt: skip
     assert "1 worker(s) answered" in _component(doc, "workers")["message"]
 

@@ -5,3 +5,11 @@ class ConsoleAdminConfig(AdminConfig):
     """django.contrib.admin with tgfleet's site as the default, so every @admin.register lands there."""
 
     default_site = "project.console.site.ConsoleSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscover: every app's admin module has registered its models now
+        from django.contrib import admin
+
+        from audit.admin_audit import admin_audit_everything
+
+        admin_audit_everything(admin.site)

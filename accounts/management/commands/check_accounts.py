@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import TelegramAccount
-from accounts.services.checks import checks_request, checks_run, leases_claim, leases_release
+from accounts.services.checks import checks_request, checks_run, leases_held
 from project.actors import SystemActor
 
 
@@ -31,10 +31,10 @@ class Command(BaseCommand):
                 raise CommandError(f"no account with id {', '.join(map(str, missing))}")
         accounts = list(accounts)
         owner = f"command:{uuid.uuid4().hex[:12]}"
-        claimed = set(leases_claim([a.pk for a in accounts], owner=owner))
-        skipped = [a for a in accounts if a.pk not in claimed]
-        chosen = [a for a in accounts if a.pk in claimed]
-        try:
+        with leases_held([a.pk for a in accounts], owner=owner) as held:
+            claimed = set(held)
+            skipped = [a for a in accounts if a.pk not in claimed]
+            chosen = [a for a in accounts if a.pk in claimed]
             checks_request(actor=SystemActor("check_accounts"), accounts=chosen)  # audited, one event each
             done = {}
             size = settings.CHECK_BATCH_SIZE
@@ -42,8 +42,6 @@ class Command(BaseCommand):
                 for start in range(0, len(chosen), size):
                     batch = [a.pk for a in chosen[start : start + size]]
                     done.update({d.account_id: d for d in checks_run(batch, owner=owner, progress=bar.update)})
-        finally:
-            leases_release([a.pk for a in chosen], owner=owner)
         failed = len(skipped)
         for account in accounts:
             if account.pk not in claimed:
