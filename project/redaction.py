@@ -26,7 +26,7 @@ _BOT_TOKEN = re.compile(r"\b[0-9]{5,16}:[A-Za-z0-9_-]{30,64}\b")
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)(?P<password>[^\s@/]+)(?=@)")
 _LONG_HEX = re.compile(r"\b[0-9a-fA-F]{128,}\b")
 _LONG_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{120,}={0,2}")
-_MAX_REGISTERED = 10_000
+_MAX_REGISTERED = 2_000  # the most recently decrypted; each record is searched for every one
 _SETTINGS_SECRETS = (
     "SECRET_KEY",
     "AUDIT_HMAC_KEY",

@@ -80,3 +80,22 @@ def test_the_canary_check_sees_a_record_that_skipped_redaction() -> None:
     catcher.handle(raw)
 
     assert catcher.hits == ["bot token in a DEBUG record of logger 'x'"]
+
+
+@pytest.mark.django_db
+def test_an_accounts_api_hash_and_password_are_redacted_once_decrypted(vault, caplog) -> None:
+    from accounts.models import TelegramAccount
+    from accounts.services import session_import
+    from accounts.services.sessions import account_vault_entry
+    from accounts.sessions import InputFile
+
+    api_hash, password = "0123456789abcdef0123456789abcdef", "canary-two-step-password"
+    sidecar = f'{{"app_id": 4, "app_hash": "{api_hash}", "twoFA": "{password}"}}'.encode()
+    files = [InputFile("acc.txt", telethon_string(key=CANARY_KEY).encode()), InputFile("acc.json", sidecar)]
+    account = TelegramAccount.objects.get(pk=session_import(actor=SYSTEM, files=files).outcomes[0].account_id)
+    caplog.set_level(logging.INFO)
+
+    account_vault_entry(account)
+    logging.getLogger("accounts").info("profile %s / %s", api_hash, password)
+
+    assert _messages(caplog)[-1] == f"profile {REDACTED} / {REDACTED}"

@@ -33,6 +33,7 @@ from accounts.vault.storage import session_storage
 from audit.models import Outcome
 from audit.services import audit_denied, audit_record
 from project.metrics import VAULT_OPERATIONS
+from project.redaction import secret_register
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +170,13 @@ def account_vault_entry(account: TelegramAccount) -> VaultEntry:
         blob = handle.read()
     VAULT_OPERATIONS.labels("decrypt").inc()
     try:
-        return unseal(blob, vault_keys())
+        entry = unseal(blob, vault_keys())
     except VaultKeyError as exc:
         raise VaultKeyError(f"account {account.pk}: {exc}") from None
+    # From now on this process holds them: whatever logs them by mistake logs "[redacted]".
+    secret_register(entry.api_hash)
+    secret_register(entry.two_fa)
+    return entry
 
 
 @dataclass(frozen=True)
