@@ -9,6 +9,8 @@ the address answers; it also closes by itself after CHECK_BREAKER_OPEN_SECONDS.
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -32,16 +34,28 @@ def _failures_key(addr: str) -> str:
 
 
 class DcBreakers:
-    """One batch's view of the breakers: asks the cache, remembers what it learnt, records results."""
+    """One batch's view of the breakers: asks the cache, remembers what it learnt, records results.
+
+    A healthy batch costs the cache little: whether a DC is open is asked at most once a second per address,
+    and a run of failures is reset by the first answer after a failure, not by every answer.
+    """
+
+    LOOK_AGAIN_SECONDS = 1.0
 
     def __init__(self) -> None:
         self.opened_here: set[str] = set()  # opened by this batch: it raises the alert
         self._known_open: set[str] = set()
+        self._looked_at: dict[str, float] = {}
+        self._reset: set[str] = set()  # addresses whose failure count this batch has reset since its last failure
 
     def is_open(self, endpoint: Endpoint) -> bool:
         addr = address(endpoint)
         if addr in self._known_open:
             return True
+        now = time.monotonic()
+        if now - self._looked_at.get(addr, -self.LOOK_AGAIN_SECONDS) < self.LOOK_AGAIN_SECONDS:
+            return False
+        self._looked_at[addr] = now
         if cache.get(_open_key(addr)):
             self._known_open.add(addr)
             return True
@@ -50,9 +64,11 @@ class DcBreakers:
     def record(self, endpoint: Endpoint, result: CheckResult) -> None:
         addr = address(endpoint)
         if result.outcome not in TRANSPORT:
-            if result.outcome is not CheckOutcome.DC_DOWN:
+            if result.outcome is not CheckOutcome.DC_DOWN and addr not in self._reset:
                 cache.delete(_failures_key(addr))  # the DC answered: the run of failures is over
+                self._reset.add(addr)
             return
+        self._reset.discard(addr)
         key = _failures_key(addr)
         cache.add(key, 0, timeout=settings.CHECK_BREAKER_OPEN_SECONDS)
         try:
