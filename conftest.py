@@ -33,16 +33,24 @@ def _no_secret_in_any_log():
         pytest.fail("a secret reached the log: " + "; ".join(sorted(set(catcher.hits))), pytrace=False)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_dc_breakers():
-    """Breaker state lives in the shared cache (Redis in CI): no test inherits another's open breaker."""
-    yield
-    from django.core.cache import cache
+def _caches_empty() -> None:
+    """Every cache key (breakers, health results, dashboard charts, rate limits); in Redis only the cache's own
+    keys (django-redis prefixes them), never the broker's queues a worker test may still be reading."""
+    from django.core.cache import caches
 
-    if hasattr(cache, "delete_pattern"):
-        cache.delete_pattern("tgfleet:dc-breaker:*")
-    else:
-        cache.clear()
+    for cache in caches.all(initialized_only=True):
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """The cache is shared (Redis in CI): no test starts with another's open breaker, cached health or chart."""
+    _caches_empty()
+    yield
+    _caches_empty()
 
 
 @pytest.fixture(autouse=True)
@@ -144,6 +152,27 @@ def telegram_dc(settings, server_rsa_pem):
         settings.TELEGRAM_API_ID = 12345
         settings.TELEGRAM_CHECK_TIMEOUT = 5
         yield dc
+
+
+@pytest.fixture
+def check_worker_env(vault, telegram_dc, settings, tmp_path, server_rsa_pem):
+    """The environment of a real Celery worker that shares this test's database, Redis, vault and loopback DC
+    (start it with tests.processes.celery_worker); needs PostgreSQL and Redis."""
+    from tests.processes import clean_env
+    from tests.services import shared_worker_env
+
+    pem = tmp_path / "server.pem"
+    pem.write_text(server_rsa_pem)
+    return clean_env(
+        DATA_DIR=str(tmp_path / "worker-data"),
+        **shared_worker_env(),
+        SESSION_STORE_DIR=str(vault),
+        SESSION_ENCRYPTION_KEY=settings.SESSION_ENCRYPTION_KEY[0],
+        TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{telegram_dc.port}",
+        TELEGRAM_SERVER_RSA_KEY_FILE=str(pem),
+        TELEGRAM_API_ID="12345",
+        TELEGRAM_CHECK_TIMEOUT="5",
+    )
 
 
 @pytest.fixture

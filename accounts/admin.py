@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -17,30 +18,25 @@ from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
 from accounts.console import account_page
 from accounts.downloads import session_download
-from accounts.models import ApiToken, ImportJob, Team, TelegramAccount
-from accounts.selectors import accounts_visible_to
+from accounts.models import ApiToken, Job, JobKind, Team, TelegramAccount
 from accounts.services import (
-    CheckBusyError,
-    account_check,
     account_delete,
     account_for_action,
     account_update,
-    checks_request,
     session_export,
     team_create,
     team_members_set,
 )
 from accounts.services.accounts import EDITABLE
-from accounts.services.imports import import_job_create, import_job_for, import_job_progress
-from accounts.services.teams import TeamChoiceError, teams_visible_to
+from accounts.services.check_jobs import check_job_create, check_job_wait
+from accounts.services.imports import import_job_create, job_for, job_progress
+from accounts.services.teams import TeamChoiceError
 from accounts.sessions import InputFile
-from accounts.tasks import checks_batches_queue
 from accounts.tokens import token_create, token_revoke
 from accounts.vault.crypto import VaultKeyError
 from audit.services import AuditUnavailableError
+from project.access import restrict
 from project.console.colours import STATUS_COLOURS
-
-CHECK_NOW_INLINE = 20  # more selected than this: the checks are queued for workers instead of run in the request
 
 
 @admin.register(Team)
@@ -52,10 +48,6 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="members")
     def member_count(self, team: Team) -> int:
         return team.group.user_set.count()
-
-    def get_queryset(self, request: HttpRequest):
-        # The list, the change pages and every autocomplete of a team field go through here.
-        return teams_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
         return ["name"] if obj else []
@@ -92,7 +84,7 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     change_form_template = "admin/accounts/telegramaccount/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
-        return accounts_visible_to(request.user).select_related("team")
+        return super().get_queryset(request).select_related("team")
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -121,44 +113,39 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         return request.user.has_perm("accounts.check_account")
 
     @admin.action(description="Check now", permissions=["check"])
-    def check_now(self, request: HttpRequest, queryset) -> None:
-        accounts = list(queryset)
-        if len(accounts) > CHECK_NOW_INLINE:
-            self._check_queued(request, accounts)
-            return
-        for account in accounts:
-            try:
-                done = account_check(actor=request.user, account=account)
-            except (PermissionDenied, CheckBusyError, AuditUnavailableError) as exc:
-                messages.error(request, f"{account}: {exc}")
-                continue
-            messages.info(request, f"{account}: {done.result.outcome}, status {done.previous_status} → {done.status}")
-
-    def _check_queued(self, request: HttpRequest, accounts: list[TelegramAccount]) -> None:
-        """Many accounts: the checks go to workers."""
-        requested = checks_request(actor=request.user, accounts=accounts)
-        for account, reason in requested.refused:
-            messages.error(request, f"{account}: {reason}")
-        queued = checks_batches_queue(requested.batches, timezone.now())
-        messages.info(request, f"Queued checks of {queued} account(s); statuses update as workers finish.")
+    def check_now(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """Workers check the selected accounts; their job's page shows the results as they come."""
+        try:
+            job = check_job_create(actor=request.user, accounts=list(queryset))
+        except AuditUnavailableError as exc:
+            messages.error(request, str(exc))
+            return None
+        return redirect("admin:accounts_telegramaccount_job", job.pk)
 
     def check_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One account's "Check now": waits a few seconds for its worker, else shows the job to follow."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         account = account_for_action(
             actor=request.user, account_id=pk, codename="check_account", action="account.check"
         )
-        self.check_now(request, TelegramAccount.objects.filter(pk=account.pk))
+        try:
+            job = check_job_wait(check_job_create(actor=request.user, accounts=[account]))
+        except AuditUnavailableError as exc:
+            messages.error(request, str(exc))
+            return redirect("admin:accounts_telegramaccount_change", account.pk)
+        if not job.finished:
+            return redirect("admin:accounts_telegramaccount_job", job.pk)
+        [item] = job.results
+        level = messages.ERROR if item["result"] in ("busy", "refused", "error") else messages.INFO
+        messages.add_message(request, level, f"{account}: {item['result']}{', ' if item['reason'] else ''}"
+                                             f"{item['reason']}")  # fmt: skip
         return redirect("admin:accounts_telegramaccount_change", account.pk)
 
     def get_urls(self):
         own = [
             path("import/", self.admin_site.admin_view(self.import_view), name="accounts_telegramaccount_import"),
-            path(
-                "import/<uuid:job_id>/",
-                self.admin_site.admin_view(self.import_job_view),
-                name="accounts_telegramaccount_import_job",
-            ),
+            path("jobs/<uuid:job_id>/", self.admin_site.admin_view(self.job_view), name="accounts_telegramaccount_job"),
             path("<int:pk>/check/", self.admin_site.admin_view(self.check_view), name="accounts_telegramaccount_check"),
             path(
                 "<int:pk>/export/",
@@ -187,31 +174,32 @@ class TelegramAccountAdmin(admin.ModelAdmin):
                     except VaultKeyError as exc:
                         messages.error(request, str(exc))
                     else:
-                        return redirect("admin:accounts_telegramaccount_import_job", job.pk)
+                        return redirect("admin:accounts_telegramaccount_job", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import sessions",
             "form": form,
-            "recent_jobs": ImportJob.objects.filter(created_by=request.user)[:10],
+            "recent_jobs": Job.objects.filter(created_by=request.user, kind=JobKind.IMPORT)[:10],
         }
         return TemplateResponse(request, "admin/accounts/telegramaccount/import.html", context)
 
-    def import_job_view(self, request: HttpRequest, job_id) -> HttpResponse:
+    def job_view(self, request: HttpRequest, job_id) -> HttpResponse:
+        """An import's or a check's progress; the page polls ?format=json until the job is finished."""
         try:
-            job = import_job_for(actor=request.user, job_id=job_id)
-        except ImportJob.DoesNotExist:
-            raise Http404("no such import") from None
+            job = job_for(actor=request.user, job_id=job_id)
+        except Job.DoesNotExist:
+            raise Http404("no such job") from None
         if request.GET.get("format") == "json":
-            return JsonResponse(import_job_progress(job))
+            return JsonResponse(job_progress(job))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import progress",
+            "title": "Import progress" if job.kind == JobKind.IMPORT else "Check progress",
             "job": job,
-            "progress": import_job_progress(job),
+            "progress": job_progress(job),
         }
-        return TemplateResponse(request, "admin/accounts/telegramaccount/import_job.html", context)
+        return TemplateResponse(request, "admin/accounts/telegramaccount/job.html", context)
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = account_for_action(
@@ -258,6 +246,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
         return ["user", "name", "expires_at"] if obj else []
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        """Tokens only for the people this user may manage: never a superuser's, unless one is a superuser."""
+        if db_field.name == "user":
+            users = restrict(get_user_model().objects.all(), request.user, "change")
+            kwargs["queryset"] = users | get_user_model().objects.filter(pk=request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
         if change:

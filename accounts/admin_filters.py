@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 
-from accounts.models import Team
-from accounts.selectors import accounts_visible_to
+from accounts.models import Team, TelegramAccount
 
 
 class VisibleTeamFilter(admin.SimpleListFilter):
@@ -16,7 +15,7 @@ class VisibleTeamFilter(admin.SimpleListFilter):
     parameter_name = "team"
 
     def lookups(self, request, model_admin):
-        teams = Team.objects.filter(accounts__in=accounts_visible_to(request.user)).distinct()
+        teams = Team.objects.filter(accounts__in=TelegramAccount.objects.restrict(request.user)).distinct()
         return [("none", "No team"), *((str(t.pk), t.name) for t in teams)]
 
     def queryset(self, request, queryset):

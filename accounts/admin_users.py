@@ -1,8 +1,9 @@
 """Users and groups in the console: an admin-role user manages accounts of people, never privileges.
 
 Only a superuser may make a superuser, change anyone's groups (roles and teams) or direct permissions,
-or touch a superuser (their details or password). Everyone else sees those fields read-only; changes
-that do go through are audited like every other admin change (audit.admin_audit).
+or touch a superuser (their details or password: the access rule in accounts.access hides them from change).
+Everyone else sees those fields read-only. A superuser's changes to them go through `user_privileges_set`,
+which records them as `permission.change`; the rest is audited like every other admin change.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
+
+from accounts.services.privileges import FLAGS, user_privileges_set
 
 PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
@@ -26,15 +29,24 @@ class TgfleetUserAdmin(UserAdmin):
             fields += [f for f in PRIVILEGE_FIELDS if f not in fields] + ["last_login", "date_joined"]
         return fields
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False  # nor their password: the password form asks this too
-        return super().has_change_permission(request, obj)
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        """The flags are set by the service after the rest is saved; the form never writes them itself."""
+        flags = {f: getattr(obj, f) for f in FLAGS if f in form.changed_data}
+        if change and flags:
+            saved = type(obj).objects.filter(pk=obj.pk).values(*flags).get()
+            for flag, value in saved.items():
+                setattr(obj, flag, value)
+        request._privileges_asked = flags
+        super().save_model(request, obj, form, change)
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        asked = dict(getattr(request, "_privileges_asked", {}))
+        for name in ("groups", "user_permissions"):
+            if name in form.changed_data:
+                asked[name] = form.cleaned_data.pop(name)  # so the form's save_m2m leaves them alone
+        super().save_related(request, form, formsets, change)
+        if asked:
+            user_privileges_set(actor=request.user, user=form.instance, **asked)
 
 
 @admin.register(Group)

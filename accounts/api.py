@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -13,16 +15,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.downloads import session_download
-from accounts.models import ACCOUNT_ID_PATTERN
-from accounts.selectors import accounts_visible_to
+from accounts.models import ACCOUNT_ID_PATTERN, Job, TelegramAccount
 from accounts.serializers import (
     AccountSerializer,
     CheckResponseSerializer,
     ExportRequestSerializer,
     ImportRequestSerializer,
-    ImportResponseSerializer,
+    JobSerializer,
 )
-from accounts.services import CheckBusyError, account_check, account_for_action, session_export, session_import
+from accounts.services import account_for_action, session_export
+from accounts.services.check_jobs import check_job_create, check_job_wait
+from accounts.services.imports import import_job_create, job_for, job_progress
 from accounts.services.teams import TeamChoiceError, team_chosen
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
@@ -35,12 +38,13 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ACCOUNT_ID_PATTERN
 
     def get_queryset(self):
-        return accounts_visible_to(self.request.user).select_related("team")
+        return TelegramAccount.objects.restrict(self.request.user).select_related("team")
 
     @extend_schema(
         request={"multipart/form-data": ImportRequestSerializer},
-        responses={200: ImportResponseSerializer},
-        description="Import one or many session files or zips; every file gets its own result.",
+        responses={202: JobSerializer},
+        description="Import one or many session files or zips. A worker imports them: poll the job answered "
+        "(`poll`) until it is finished; every file then has its own result.",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_sessions(self, request: Request) -> Response:
@@ -49,24 +53,34 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         files = [InputFile(f.name, f.read()) for f in form.validated_data["files"]]
         try:
             team = team_chosen(actor=request.user, team_id=form.validated_data.get("team"), action="session.import")
-            report = session_import(actor=request.user, files=files, team=team)
+            job = import_job_create(actor=request.user, files=files, team=team)
         except TeamChoiceError as exc:
             raise ValidationError({"team": [str(exc)]}) from None
-        body = {"summary": report.summary, "results": [vars(outcome) for outcome in report.outcomes]}
-        return Response(ImportResponseSerializer(body).data, status=status.HTTP_200_OK)
+        except VaultKeyError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return _job_response(request, job, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: CheckResponseSerializer}, description="Check the account now.")
+    @extend_schema(
+        request=None,
+        responses={200: CheckResponseSerializer, 202: JobSerializer, 409: None},
+        description="Check the account now. A worker checks it; the answer waits a few seconds "
+        "(CHECK_NOW_WAIT_SECONDS) for the result, else it is 202 with the job to poll. 409: the account is being "
+        "checked elsewhere right now.",
+    )
     @action(detail=True, methods=["post"])
     def check(self, request: Request, pk: str | None = None) -> Response:
         account = account_for_action(
             actor=request.user, account_id=pk, codename="check_account", action="account.check"
         )
-        try:
-            done = account_check(actor=request.user, account=account)
-        except CheckBusyError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        body = {"outcome": done.result.outcome, "detail": done.result.detail, "latency_ms": done.result.latency_ms,
-                "previous_status": done.previous_status, "status": done.status}  # fmt: skip
+        job = check_job_wait(check_job_create(actor=request.user, accounts=[account]))
+        if not job.finished:
+            return _job_response(request, job, status.HTTP_202_ACCEPTED)
+        [item] = job.results
+        if item["result"] == "busy":
+            return Response({"detail": item["reason"], "job": str(job.pk)}, status=status.HTTP_409_CONFLICT)
+        body = {"job": job.pk, "outcome": item["result"], "detail": item["reason"],
+                "latency_ms": item.get("latency_ms", 0), "previous_status": item.get("previous_status", ""),
+                "status": item.get("status", "")}  # fmt: skip
         return Response(CheckResponseSerializer(body).data)
 
     @extend_schema(
@@ -94,6 +108,26 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         except VaultKeyError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return session_download(exported)
+
+
+class JobViewSet(viewsets.GenericViewSet):
+    """Imports and checks someone asked for, as they run: only their own (a superuser's: all)."""
+
+    serializer_class = JobSerializer
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    @extend_schema(responses={200: JobSerializer}, description="A job's state, counts and results so far.")
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            job = job_for(actor=request.user, job_id=pk)
+        except (Job.DoesNotExist, DjangoValidationError):
+            raise Http404("No such job.") from None
+        return _job_response(request, job, status.HTTP_200_OK)
+
+
+def _job_response(request: Request, job, code: int) -> Response:
+    body = {**job_progress(job), "poll": request.build_absolute_uri(reverse("job-detail", args=[job.pk]))}
+    return Response(JobSerializer(body).data, status=code)
 
 
 def _team(request: Request) -> dict[str, str]:

@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Telegram accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401 - registers the Bearer scheme with drf-spectacular
+        from accounts import access, schema  # noqa: F401 - access rules; the Bearer scheme for drf-spectacular
         from accounts.roles import roles_sync
 
         post_migrate.connect(roles_sync, dispatch_uid="tgfleet-roles-sync")

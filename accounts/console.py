@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import TelegramAccount
 from accounts.permissions import account_permitted
-from audit.selectors import audit_events_visible_to
+from audit.models import AuditEvent
 from project.console.charts import Point, scatter
 from project.console.colours import FALLBACK, OUTCOME_COLOURS, STATUS_COLOURS
 
@@ -40,6 +40,8 @@ def account_page(user, account: TelegramAccount, *, now: dt.datetime | None = No
         "can_read_audit": user.has_perm("audit.view_auditevent"),
     }  # fmt: skip
     if context["can_read_audit"]:
-        trail = audit_events_visible_to(user).filter(target_type="accounts.telegramaccount", target_id=str(account.pk))
+        trail = AuditEvent.objects.restrict(user).filter(
+            target_type="accounts.telegramaccount", target_id=str(account.pk)
+        )
         context["audit_trail"] = list(trail.order_by("-sequence")[:25])
     return context

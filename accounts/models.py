@@ -10,6 +10,7 @@ from django_prometheus.models import ExportModelOperationsMixin
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from accounts.sessions import SessionFormat
+from project.access import RestrictedQuerySet
 
 ACCOUNT_ID_PATTERN = r"[1-9][0-9]{0,17}"  # a primary key as a URL carries it: ASCII, canonical, fits a bigint
 e164 = RegexValidator(r"^\+[1-9][0-9]{6,14}$", "Enter the phone in E.164 form, e.g. +14155550123.")
@@ -22,6 +23,8 @@ class Team(models.Model):
     # Members are this group's users; object permissions on the team's accounts are granted to it.
     group = models.OneToOneField(Group, on_delete=models.PROTECT, editable=False, related_name="team")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -73,6 +76,8 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["label", "pk"]
         permissions = [
@@ -110,6 +115,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -166,22 +173,30 @@ class EndpointProbe(models.Model):
         return f"{self.endpoint}: {'up' if self.reachable else 'down'}"
 
 
-class ImportJobState(models.TextChoices):
+class JobKind(models.TextChoices):
+    IMPORT = "import", "Import"
+    CHECK = "check", "Check"
+
+
+class JobState(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
 
 
-class ImportJob(models.Model):
-    """An upload being imported by a worker. The files wait sealed in the vault until the task takes them."""
+class Job(models.Model):
+    """Work a person asked for that runs on workers, never in their request: an import (the upload waits sealed
+    in the vault until the task takes it) or checks of chosen accounts. Its page and the API poll it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=8, choices=JobKind.choices, default=JobKind.IMPORT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    state = models.CharField(max_length=8, choices=ImportJobState.choices, default=ImportJobState.QUEUED)
-    uploaded = models.JSONField(default=list, help_text="the uploaded file names")
-    total = models.PositiveIntegerField(default=0, help_text="sessions found once parsed (zips expand)")
+    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
+    uploaded = models.JSONField(default=list, help_text="the uploaded file names (imports)")
+    account_ids = models.JSONField(default=list, help_text="the accounts to check (checks)")
+    total = models.PositiveIntegerField(default=0, help_text="sessions found once parsed (zips expand), or accounts")
     processed = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list)
     error = models.CharField(max_length=300, blank=True)
@@ -189,11 +204,13 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"import {self.pk} ({self.state})"
+        return f"{self.kind} {self.pk} ({self.state})"
 
     @property
     def staged_name(self) -> str:
@@ -201,4 +218,4 @@ class ImportJob(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.state in (ImportJobState.DONE, ImportJobState.FAILED)
+        return self.state in (JobState.DONE, JobState.FAILED)

@@ -1,13 +1,18 @@
-"""The one answer to "may this user do X to this account?"; deny by default.
-
-A role (group with model permissions) says what kind of action a user may take;
-a team (object permissions on its accounts) says on which accounts. Both must agree,
-unless the role may act on every account (admin).
-"""
+"""The one answer to "may this user do X to this account?"; deny by default. The rule itself is
+`accounts.access.accounts_rule`, applied through `restrict`; this asks it about one account."""
 
 from __future__ import annotations
 
 from accounts.models import TelegramAccount
+
+# Permission codenames as services name them, and the access action each one is.
+CODENAME_ACTIONS = {
+    "view_telegramaccount": "view",
+    "change_telegramaccount": "change",
+    "delete_telegramaccount": "delete",
+    "check_account": "check",
+    "export_session": "export",
+}
 
 
 def sees_all_accounts(user) -> bool:
@@ -16,13 +21,5 @@ def sees_all_accounts(user) -> bool:
 
 
 def account_permitted(user, codename: str, account: TelegramAccount) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    perm = f"accounts.{codename}"
-    if not user.has_perm(perm):
-        return False
-    if user.has_perm("accounts.access_all_accounts"):
-        return True
-    return user.has_perm(perm, account)
+    action = CODENAME_ACTIONS[codename]
+    return TelegramAccount.objects.restrict(user, action).filter(pk=account.pk).exists()

@@ -36,16 +36,28 @@ class ImportRequestSerializer(serializers.Serializer):
     team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
-class ImportOutcomeSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    result = serializers.ChoiceField(choices=["imported", "duplicate", "rejected"])
+class JobItemSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, help_text="the file (import) or the account's label (check)")
+    result = serializers.CharField(help_text="imported, duplicate, rejected; or a check's outcome, busy, refused")
     account_id = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(allow_blank=True)
 
 
-class ImportResponseSerializer(serializers.Serializer):
-    summary = serializers.DictField(child=serializers.IntegerField())
-    results = ImportOutcomeSerializer(many=True)
+class JobSerializer(serializers.Serializer):
+    """Work that runs on workers (an import, checks): poll `poll` until `finished`."""
+
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["import", "check"])
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    finished = serializers.BooleanField()
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    summary = serializers.DictField(child=serializers.IntegerField(), help_text="items by result")
+    summary_text = serializers.CharField(allow_blank=True)
+    results = JobItemSerializer(many=True)
+    poll = serializers.CharField(help_text="this job's URL")
 
 
 class StrictCharField(serializers.CharField):
@@ -63,6 +75,7 @@ class ExportRequestSerializer(serializers.Serializer):
 
 
 class CheckResponseSerializer(serializers.Serializer):
+    job = serializers.UUIDField()
     outcome = serializers.CharField()
     detail = serializers.CharField(allow_blank=True)
     latency_ms = serializers.IntegerField()

@@ -39,6 +39,19 @@ def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, i
     return {"claimed": len(claimed), "checked": len(done)}
 
 
+@shared_task(
+    name="accounts.check_job_batch",
+    acks_late=True,
+    soft_time_limit=settings.CHECK_TASK_TIME_LIMIT,
+    time_limit=settings.CHECK_TASK_TIME_LIMIT + 30,
+)
+def check_job_batch_task(job_id: str, account_ids: list[int]) -> int:
+    """Checks someone asked for (console, API): one batch of a job, its results added to the job."""
+    from accounts.services.check_jobs import check_job_batch_run
+
+    return check_job_batch_run(job_id, account_ids)
+
+
 @shared_task(name="accounts.checks_prune")
 def checks_prune_task() -> int:
     return checks_prune()
@@ -62,7 +75,7 @@ def import_run_task(job_id: str) -> str:
 
 
 @shared_task(name="accounts.import_jobs_prune")
-def import_jobs_prune_task() -> int:
-    from accounts.services.imports import import_jobs_prune
+def jobs_prune_task() -> int:
+    from accounts.services.imports import jobs_prune
 
-    return import_jobs_prune()
+    return jobs_prune()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from alerts.models import Route
 from alerts.selectors import delivery_totals, routes_with_stats
 from alerts.services import alert_test_send
+from audit.services import audit_denied
 
 
 class CanViewRoutes(BasePermission):
@@ -22,7 +23,12 @@ class CanViewRoutes(BasePermission):
 
 class RouteStatsSerializer(serializers.ModelSerializer):
     delivery_latency_seconds = serializers.SerializerMethodField()
-    pending = serializers.IntegerField()
+    sent = serializers.IntegerField(help_text="notifications delivered")
+    failed = serializers.IntegerField(help_text="notifications given up on, or lost mid-request (unconfirmed)")
+    suppressed = serializers.IntegerField(help_text="not sent: inside the cooldown, or resolved before sending")
+    silenced = serializers.IntegerField(help_text="not sent: a silence covered them")
+    pending = serializers.IntegerField(help_text="waiting, taken by a sweep or on the wire")
+    last_success_at = serializers.DateTimeField(allow_null=True)
 
     class Meta:
         model = Route
@@ -57,7 +63,7 @@ class AlertStats(APIView):
 
     @extend_schema(responses={200: AlertStatsSerializer}, description="Delivery statistics per route and overall.")
     def get(self, request: Request) -> Response:
-        routes = RouteStatsSerializer(routes_with_stats(), many=True).data
+        routes = RouteStatsSerializer(routes_with_stats(request.user), many=True).data
         return Response({"overall": delivery_totals(), "routes": routes})
 
 
@@ -72,10 +78,12 @@ class AlertTest(APIView):
     def post(self, request: Request) -> Response:
         form = TestRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        if "route" in form.validated_data:
-            route = get_object_or_404(Route, pk=form.validated_data["route"])
-        else:
-            route = get_object_or_404(Route, name="default")
+        lookup = {"pk": form.validated_data["route"]} if "route" in form.validated_data else {"name": "default"}
+        route = Route.objects.restrict(request.user).filter(**lookup).first()
+        if route is None:  # no such route, or not one this user may see: the same answer, and recorded
+            audit_denied(actor=request.user, action="alerts.test", target_type="alerts.route",
+                         target_id=str(lookup.get("pk", "")), details={"reason": "not visible", **lookup})  # fmt: skip
+            raise Http404("No such route.")
         result = alert_test_send(actor=request.user, route=route)
         if not result.ok:
             return Response({"sent": False, "error": result.error}, status=status.HTTP_502_BAD_GATEWAY)

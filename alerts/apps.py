@@ -6,4 +6,4 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts import receivers  # noqa: F401
+        from alerts import access, receivers  # noqa: F401

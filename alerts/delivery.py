@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from alerts.botapi import SendResult, bot_message_send
@@ -140,8 +139,6 @@ def _settle(part: Part, result: SendResult, rows: list[Notification], token: str
         for row in rows:
             if row.pk in in_part:
                 DELIVERY_SECONDS.observe((now - row.created_at).total_seconds())
-        for route_id, sent_here in per_route.items():
-            Route.objects.filter(pk=route_id).update(sent=F("sent") + sent_here, last_success_at=now)
         return True
     Route.objects.filter(pk__in=route_ids).update(last_error=result.error[:300], last_error_at=now)
     if result.migrate_to_chat_id:
@@ -174,8 +171,6 @@ def _retry(rows_qs, result: SendResult, now: dt.datetime, report: SweepReport) -
     for attempts in sorted(set(rows_qs.values_list("attempts", flat=True))):
         group = rows_qs.filter(attempts=attempts)
         if RETRY.gives_up_after(attempts + 1):
-            for route_id, n in Counter(group.values_list("route_id", flat=True)).items():
-                Route.objects.filter(pk=route_id).update(failed=F("failed") + n)
             report.failed_rows += group.update(state=Delivery.FAILED, attempts=attempts + 1, last_error=error)
             continue
         delay = result.retry_after or RETRY.delay(attempts + 1)
@@ -195,7 +190,7 @@ def _route_disable(route_id: int, error: str) -> None:
     from alerts.services import alert_raise
 
     route = Route.objects.get(pk=route_id)
-    Route.objects.filter(pk=route_id).update(enabled=False, disabled_reason=error[:200], failed=F("failed") + 1)
+    Route.objects.filter(pk=route_id).update(enabled=False, disabled_reason=error[:200])
     logger.error("Route %s disabled: %s", route.name, error)
     # Goes to every route still enabled (the default one included unless it is the one disabled), and
     # health's delivery component shows it too.

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django_prometheus.models import ExportModelOperationsMixin
 
+from project.access import RestrictedQuerySet
+
 
 class Severity(models.IntegerChoices):
     INFO = 10, "info"
@@ -27,13 +29,12 @@ class Route(models.Model):
     repeat_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="remind while firing; empty: never")
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
-    sent = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    suppressed = models.PositiveIntegerField(default=0)
-    silenced = models.PositiveIntegerField(default=0)
+    # How many were sent, failed, suppressed or silenced, and the last success, are counted from the outbox
+    # (alerts.selectors.routes_with_stats), never kept here.
     last_error = models.CharField(max_length=300, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -53,6 +54,8 @@ class Silence(models.Model):
     reason = models.CharField(max_length=300)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-until"]
@@ -83,6 +86,8 @@ class Alert(ExportModelOperationsMixin("alert"), models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_seen"]
@@ -118,8 +123,14 @@ class Notification(ExportModelOperationsMixin("notification"), models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     summarised = models.BooleanField(default=False, help_text="counted in a summary rather than named")
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
-        indexes = [models.Index(fields=["state", "next_attempt_at"]), models.Index(fields=["route", "state"])]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["route", "state"]),
+            models.Index(fields=["state", "sent_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.alert_id} → {self.route_id} [{self.state}]"

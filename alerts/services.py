@@ -9,7 +9,6 @@ from html import escape
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from alerts.botapi import SendResult
@@ -73,8 +72,7 @@ def alert_raise(*, kind: str, severity: int, key: str, summary: str, details: di
                 _notify(alert, route, "firing", now, silenced, cooling=_notified_within(alert, route, now))
             elif route.repeat_seconds and not _notified_within(alert, route, now, route.repeat_seconds):
                 _notify(alert, route, "reminder", now, silenced, cooling=False)
-            else:  # a repeat inside the cooldown: only the counter moves
-                Route.objects.filter(pk=route.pk).update(suppressed=F("suppressed") + 1)
+            else:  # a repeat inside the cooldown: only the alert's count moves
                 ALERTS.labels("suppressed").inc()
         if refired:
             transaction.on_commit(_kick_delivery)
@@ -111,8 +109,6 @@ def alert_resolve(*, kind: str, key: str) -> Alert | None:
         told = Notification.objects.filter(alert=alert, event__in=("firing", "reminder"))
         # Not yet sent: say nothing at all, rather than "down" and "up" in one breath.
         unsent = told.filter(state=Delivery.PENDING)
-        for route_id in set(unsent.values_list("route_id", flat=True)):
-            Route.objects.filter(pk=route_id).update(suppressed=F("suppressed") + 1)
         unsent.update(state=Delivery.SUPPRESSED, last_error="resolved before it was sent")
         for route in Route.objects.filter(pk__in=told.filter(state=Delivery.SENT).values("route_id"), enabled=True):
             _notify(alert, route, "resolved", now, silenced=False, cooling=False)
@@ -124,10 +120,6 @@ def _notify(alert: Alert, route: Route, event: str, now: dt.datetime, silenced: 
     state = Delivery.SILENCED if silenced else Delivery.SUPPRESSED if cooling else Delivery.PENDING
     ALERTS.labels({Delivery.PENDING: "raised"}.get(state, str(state))).inc()
     Notification.objects.create(alert=alert, route=route, event=event, state=state, created_at=now, next_attempt_at=now)
-    if silenced:
-        Route.objects.filter(pk=route.pk).update(silenced=F("silenced") + 1)
-    elif cooling:
-        Route.objects.filter(pk=route.pk).update(suppressed=F("suppressed") + 1)
 
 
 def _notified_within(alert: Alert, route: Route, now: dt.datetime, seconds: int | None = None) -> bool:
@@ -176,8 +168,6 @@ def alert_test_send(*, actor, route: Route) -> SendResult:
     text = f"✅ <b>tgfleet test</b>: route {escape(route.name)} reaches this chat."
     result = bot_message_send(chat_id=route.chat_id, text=text, thread_id=route.thread_id)
     now = timezone.now()
-    if result.ok:
-        Route.objects.filter(pk=route.pk).update(last_success_at=now)
-    else:
+    if not result.ok:
         Route.objects.filter(pk=route.pk).update(last_error=result.error[:300], last_error_at=now)
     return result

@@ -1,9 +1,9 @@
 """Every model admin is audited by structure, not by remembering to: add, change (with what changed), delete
 and bulk actions each write an event in the admin's own transaction, so no event means no change.
 
-`admin_audit_everything` runs once the registry is complete and gives every registered ModelAdmin (ours
-and third-party ones: users, groups, beat's schedules, axes) the AuditedAdminMixin; a test walks the
-registry and fails on any admin without it.
+`project.console.site.admins_guard` runs once the registry is complete and gives every registered ModelAdmin
+(ours and third-party ones: users, groups, beat's schedules, axes) this mixin and the RestrictedAdminMixin; a
+test walks the registry and fails on any admin without them.
 """
 
 from __future__ import annotations
@@ -82,13 +82,3 @@ def _values(obj: models.Model, names: list[str]) -> dict[str, str]:
         else:
             values[field.name] = str(getattr(obj, field.attname, ""))[:MAX_VALUE_CHARS]
     return values
-
-
-def admin_audit_everything(site: admin.AdminSite) -> None:
-    """Give every registered ModelAdmin the mixin (once); run when all apps have registered theirs."""
-    for model, model_admin in list(site._registry.items()):
-        if isinstance(model_admin, AuditedAdminMixin):
-            continue
-        audited = type(f"Audited{type(model_admin).__name__}", (AuditedAdminMixin, type(model_admin)), {})
-        site.unregister(model)
-        site.register(model, audited)

@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from audit.jsonl import audit_export_record, audit_jsonl_response
-from audit.selectors import FILTERS, AuditFilterError, audit_events_filter, audit_events_visible_to
+from audit.models import AuditEvent
+from audit.selectors import FILTERS, AuditFilterError, audit_events_filter
 from audit.serializers import AuditEventSerializer
 from project.pagination import page_size_strict
 
@@ -38,7 +39,7 @@ class CanReadAudit(BasePermission):
 
 def _filtered(request: Request):
     try:
-        return audit_events_filter(audit_events_visible_to(request.user), request.query_params)
+        return audit_events_filter(AuditEvent.objects.restrict(request.user), request.query_params)
     except AuditFilterError as exc:
         raise ValidationError({"detail": str(exc)}) from None
 

@@ -18,7 +18,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from audit import signals  # noqa: F401
+        from audit import access, signals  # noqa: F401
 
         post_migrate.connect(chain_head_after_flush, dispatch_uid="tgfleet-audit-head-after-flush")
         # audit.signals writes last_login in the same transaction as the login's event.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from project.access import RestrictedQuerySet
+
 GENESIS_HASH = "0" * 64
 
 
@@ -18,7 +20,7 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
         raise AuditImmutableError("audit events cannot be updated")
 

@@ -16,12 +16,6 @@ class AuditFilterError(ValueError):
     pass
 
 
-def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
-    if not getattr(user, "is_authenticated", False) or not user.has_perm("audit.view_auditevent"):
-        return AuditEvent.objects.none()
-    return AuditEvent.objects.all()
-
-
 def audit_events_filter(queryset: QuerySet[AuditEvent], params) -> QuerySet[AuditEvent]:
     if params.get("actor"):
         queryset = queryset.filter(actor_name=params["actor"])

@@ -8,7 +8,6 @@ from django.contrib import admin
 from django.urls import path
 
 from accounts.models import TelegramAccount
-from accounts.selectors import accounts_visible_to
 from project.urls import urlpatterns as project_urls
 
 
@@ -18,7 +17,7 @@ class StockAccountAdmin(admin.ModelAdmin):
     change_form_template = "admin/change_form.html"
 
     def get_queryset(self, request):
-        return accounts_visible_to(request.user).select_related("team")
+        return TelegramAccount.objects.restrict(request.user).select_related("team")
 
 
 stock = admin.AdminSite(name="stock")

@@ -13,9 +13,11 @@ from accounts.tokens import token_create
 from audit.models import AuditEvent
 from conftest import SYSTEM
 from tests import session_makers as make
+from tests.jobs import job_run_as_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
-ROLES = ["admin_user", "operator", "other_operator", "viewer", "auditor", "anonymous", "expired_token"]
+ROLES = ["superuser", "admin_user", "operator", "other_operator", "viewer", "auditor", "outsider", "anonymous",
+         "expired_token"]  # fmt: skip
 
 
 @pytest.fixture
@@ -57,6 +59,8 @@ def _last_event(action: str) -> AuditEvent | None:
         ("other_operator", {"red"}),
         ("viewer", {"blue"}),
         ("auditor", set()),
+        ("superuser", {"blue", "red"}),
+        ("outsider", set()),
     ],
 )
 def test_each_role_lists_only_its_accounts(request, fleet, role, visible) -> None:
@@ -76,6 +80,8 @@ def test_each_role_lists_only_its_accounts(request, fleet, role, visible) -> Non
         ("other_operator", 404),
         ("viewer", 200),
         ("auditor", 404),
+        ("superuser", 200),
+        ("outsider", 404),
         ("anonymous", 401),
         ("expired_token", 401),
     ],
@@ -94,6 +100,8 @@ def test_account_detail_by_role(request, fleet, role, status) -> None:
         ("other_operator", 404, "denied"),
         ("viewer", 403, "denied"),
         ("auditor", 404, "denied"),
+        ("superuser", 200, "allowed"),
+        ("outsider", 404, "denied"),
         ("anonymous", 401, None),
         ("expired_token", 401, None),
     ],
@@ -117,11 +125,13 @@ def test_session_export_by_role(request, fleet, role, status, outcome) -> None:
 @pytest.mark.parametrize(
     ("role", "status", "outcome"),
     [
-        ("admin_user", 200, "allowed"),
-        ("operator", 200, "allowed"),
-        ("other_operator", 200, "allowed"),
+        ("admin_user", 202, "allowed"),
+        ("operator", 202, "allowed"),
+        ("other_operator", 202, "allowed"),
         ("viewer", 403, "denied"),
         ("auditor", 403, "denied"),
+        ("superuser", 202, "allowed"),
+        ("outsider", 403, "denied"),
         ("anonymous", 401, None),
         ("expired_token", 401, None),
     ],
@@ -135,6 +145,8 @@ def test_session_import_by_role(request, fleet, role, status, outcome) -> None:
     before = TelegramAccount.objects.count()
 
     response = client.post("/api/v1/accounts/import", upload, format="multipart")
+    if response.status_code == 202:
+        job_run_as_worker(client, response)
 
     assert response.status_code == status
     assert TelegramAccount.objects.count() == before + (1 if outcome == "allowed" else 0)
@@ -145,7 +157,15 @@ def test_session_import_by_role(request, fleet, role, status, outcome) -> None:
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("admin_user", 200), ("auditor", 200), ("operator", 403), ("viewer", 403), ("anonymous", 401)],
+    [
+        ("superuser", 200),
+        ("admin_user", 200),
+        ("auditor", 200),
+        ("operator", 403),
+        ("viewer", 403),
+        ("outsider", 403),
+        ("anonymous", 401),
+    ],
 )
 def test_audit_reading_by_role(request, fleet, role, status) -> None:
     client, _ = _client(request, role)
@@ -162,6 +182,8 @@ def test_audit_reading_by_role(request, fleet, role, status) -> None:
         ("other_operator", 302, False, None),  # the admin answers an invisible object by redirecting home
         ("viewer", 403, False, None),
         ("auditor", 403, False, None),
+        ("superuser", 302, True, "allowed"),
+        ("outsider", 403, False, None),
     ],
 )
 def test_admin_change_by_role(request, fleet, client, role, status, changed, outcome) -> None:
@@ -193,6 +215,8 @@ def test_admin_change_by_role(request, fleet, client, role, status, changed, out
         ("other_operator", 404, "denied"),
         ("viewer", 403, "denied"),
         ("auditor", 404, "denied"),
+        ("superuser", 200, "allowed"),
+        ("outsider", 404, "denied"),
     ],
 )
 def test_admin_export_by_role(request, fleet, client, role, status, outcome) -> None:
@@ -209,14 +233,35 @@ def test_admin_export_by_role(request, fleet, client, role, status, outcome) -> 
         assert event.details == {"format": "telethon_string", "reason": "audit test"}
 
 
-@pytest.mark.parametrize(("role", "deleted"), [("admin_user", True), ("operator", True), ("viewer", False)])
-def test_admin_delete_by_role(request, fleet, client, role, deleted) -> None:
+@pytest.mark.parametrize(
+    ("role", "status", "deleted"),
+    [
+        ("superuser", 302, True),
+        ("admin_user", 302, True),
+        ("operator", 302, True),
+        ("other_operator", 302, False),  # invisible: the admin redirects home, nothing deleted
+        ("viewer", 403, False),
+        ("auditor", 403, False),
+        ("outsider", 403, False),
+    ],
+)
+def test_admin_delete_by_role(request, fleet, vault, client, django_capture_on_commit_callbacks, role, status,
+                              deleted) -> None:  # fmt: skip
     user = request.getfixturevalue(role)
     client.force_login(user)
     account = fleet["blue"]
+    sealed = vault / account.vault_name
+    assert sealed.is_file()
+    before = AuditEvent.objects.filter(action="account.delete").count()
 
-    client.post(f"/admin/accounts/telegramaccount/{account.pk}/delete/", {"post": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the deletion commits
+        response = client.post(f"/admin/accounts/telegramaccount/{account.pk}/delete/", {"post": "yes"})
 
+    assert response.status_code == status
     assert TelegramAccount.objects.filter(pk=account.pk).exists() is not deleted
+    assert sealed.exists() is not deleted
     if deleted:
-        assert _last_event("account.delete").actor_name == user.username
+        event = _last_event("account.delete")
+        assert (event.actor_name, event.outcome, event.target_id) == (user.username, "allowed", str(account.pk))
+    else:
+        assert AuditEvent.objects.filter(action="account.delete", outcome="allowed").count() == before

@@ -12,26 +12,14 @@ from accounts.tasks import checks_batch_task, checks_dispatch_task
 from conftest import SYSTEM
 from tests import session_makers as make
 from tests.mtproto_dc import Behaviour
-from tests.processes import celery_worker, clean_env
-from tests.services import shared_worker_env
+from tests.processes import celery_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def worker_env(vault, telegram_dc, settings, tmp_path, server_rsa_pem):
-    pem = tmp_path / "server.pem"
-    pem.write_text(server_rsa_pem)
-    return clean_env(
-        DATA_DIR=str(tmp_path / "worker-data"),
-        **shared_worker_env(),
-        SESSION_STORE_DIR=str(vault),
-        SESSION_ENCRYPTION_KEY=settings.SESSION_ENCRYPTION_KEY[0],
-        TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{telegram_dc.port}",
-        TELEGRAM_SERVER_RSA_KEY_FILE=str(pem),
-        TELEGRAM_API_ID="12345",
-        TELEGRAM_CHECK_TIMEOUT="5",
-    )
+def worker_env(check_worker_env):
+    return check_worker_env
 
 
 def _accounts(dc, count: int, revoked: int = 0) -> list[bytes]:
@@ -77,3 +65,28 @@ def test_two_workers_racing_for_the_same_accounts_check_each_once(worker_env, te
     for key in keys:
         stats = telegram_dc.stats(key)
         assert (stats.requests["GetUsersRequest"], stats.max_active) == (1, 1)
+
+
+def test_check_now_through_the_api_answers_with_the_worker_s_result(worker_env, telegram_dc, tmp_path,
+                                                                     operator, blue_team) -> None:  # fmt: skip
+    from rest_framework.test import APIClient
+
+    from accounts.models import Job
+
+    key = make.random_key()
+    telegram_dc.add_key(key, Behaviour.error(401, "AUTH_KEY_UNREGISTERED"))
+    files = [InputFile("one.txt", make.telethon_string(key=key, address="127.0.0.1").encode())]
+    account_id = session_import(actor=SYSTEM, files=files, team=blue_team).outcomes[0].account_id
+    client = APIClient()
+    client.force_authenticate(operator)
+
+    with celery_worker(worker_env, tmp_path / "worker.log"):
+        started = time.monotonic()
+        response = client.post(f"/api/v1/accounts/{account_id}/check")
+        waited = time.monotonic() - started
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["outcome"], body["status"], body["previous_status"]) == ("revoked", "unauthorized", "unchecked")
+    assert waited < 10 and Job.objects.get(pk=body["job"]).state == "done"
+    assert telegram_dc.stats(key).requests["GetUsersRequest"] == 1

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from accounts.models import TelegramAccount
+from accounts.models import Job, TelegramAccount
 from accounts.services import session_import
 from accounts.sessions import InputFile
 from audit.models import AuditEvent
@@ -31,7 +31,7 @@ def test_charts_escape_series_names_and_labels() -> None:
 
 
 @pytest.mark.django_db
-def test_check_now_on_many_accounts_queues_them_in_batches(
+def test_check_now_on_many_accounts_queues_a_job_in_batches_and_shows_its_progress(
     vault, admin_user, client, django_capture_on_commit_callbacks, settings
 ) -> None:
     settings.CHECK_BATCH_SIZE = 20
@@ -41,14 +41,18 @@ def test_check_now_on_many_accounts_queues_them_in_batches(
     client.force_login(admin_user)
 
     with django_capture_on_commit_callbacks() as queued:
-        response = client.post(
-            "/admin/accounts/telegramaccount/", {"action": "check_now", "_selected_action": ids}, follow=True
-        )
+        response = client.post("/admin/accounts/telegramaccount/", {"action": "check_now", "_selected_action": ids})
+    job = Job.objects.get(kind="check")
+    page = client.get(response["Location"])
+    progress = client.get(response["Location"] + "?format=json").json()
 
-    assert "Queued checks of 25 account(s)" in response.content.decode()
+    assert response.status_code == 302 and response["Location"].endswith(f"/jobs/{job.pk}/")
     assert len(queued) == 2  # batches of 20 and 5, each one task
+    assert sorted(job.account_ids) == sorted(ids) and job.state == "queued"
+    assert "Checks of 25 account(s)" in page.content.decode() and "0/25" in page.content.decode()
+    assert (progress["kind"], progress["processed"], progress["total"], progress["finished"]) == ("check", 0, 25, False)
     assert AuditEvent.objects.filter(action="account.check", details__queued=True).count() == 25
-    assert not TelegramAccount.objects.filter(last_checked_at__isnull=False).exists()
+    assert not TelegramAccount.objects.filter(last_checked_at__isnull=False).exists()  # nothing in the request
 
 
 @pytest.mark.django_db
@@ -100,8 +104,7 @@ def test_finished_hours_are_counted_once_and_the_current_hour_live(vault, admin_
 
 @pytest.mark.django_db
 def test_alerts_about_other_teams_accounts_are_hidden(vault, admin_user, operator, blue_team, red_team) -> None:
-    from alerts.models import Severity
-    from alerts.selectors import alerts_visible_to
+    from alerts.models import Alert, Severity
     from alerts.services import alert_raise
 
     for label, team in (("blue-1", blue_team), ("red-1", red_team)):
@@ -111,7 +114,7 @@ def test_alerts_about_other_teams_accounts_are_hidden(vault, admin_user, operato
     alert_raise(kind="health.component", severity=Severity.CRITICAL, key="database", summary="database down")
 
     def summaries(user) -> set[str]:
-        return set(alerts_visible_to(user).values_list("summary", flat=True))
+        return set(Alert.objects.restrict(user).values_list("summary", flat=True))
 
     assert summaries(admin_user) == {"blue-1", "red-1", "database down"}
     assert summaries(operator) == {"blue-1", "database down"}

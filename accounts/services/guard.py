@@ -9,7 +9,6 @@ from django.http import Http404
 
 from accounts.models import ACCOUNT_ID_PATTERN, TelegramAccount
 from accounts.permissions import account_permitted
-from accounts.selectors import accounts_visible_to
 from audit.services import audit_denied
 
 
@@ -23,7 +22,7 @@ def account_id_parse(value: int | str) -> int:
 
 def account_for_action(*, actor, account_id: int | str, codename: str, action: str) -> TelegramAccount:
     account_id = account_id_parse(account_id)
-    account = accounts_visible_to(actor).filter(pk=account_id).first()
+    account = TelegramAccount.objects.restrict(actor).filter(pk=account_id).first()
     if account is None:
         audit_denied(
             actor=actor, action=action, target_type="accounts.telegramaccount", target_id=str(account_id),

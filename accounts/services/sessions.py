@@ -13,7 +13,6 @@ from django.core.files.base import ContentFile
 from django.db import DataError, IntegrityError, transaction
 
 from accounts.models import Team, TelegramAccount
-from accounts.selectors import accounts_visible_to
 from accounts.services.guard import account_require
 from accounts.services.teams import account_grants_for_team, team_for_import
 from accounts.sessions import (
@@ -87,7 +86,8 @@ def session_import(
         auth_key_sha256__in=[p.record.auth_key_sha256 for p in parsed if isinstance(p, ParsedSession)]
     )
     # A duplicate names its account only to those who may see it: no other team's ids leak.
-    visible = set(accounts_visible_to(actor).filter(pk__in=known.values("pk")).values_list("pk", flat=True))
+    mine = TelegramAccount.objects.restrict(actor).filter(pk__in=known.values("pk"))
+    visible = set(mine.values_list("pk", flat=True))
     seen: dict[str, int | None] = {sha: pk if pk in visible else None for sha, pk in known.values_list(
         "auth_key_sha256", "pk")}  # fmt: skip
     for item in parsed:
@@ -127,7 +127,8 @@ def _import_one(
             storage.save(account.vault_name, ContentFile(seal(entry, keys)))
     except IntegrityError:
         storage.delete(account.vault_name)
-        existing = accounts_visible_to(actor).filter(auth_key_sha256=sha).values_list("pk", flat=True).first()
+        mine = TelegramAccount.objects.restrict(actor).filter(auth_key_sha256=sha)
+        existing = mine.values_list("pk", flat=True).first()
         return ImportOutcome(item.name, "duplicate", existing, "this auth key is already stored")
     except DataError:  # a value the parsers let through but the database cannot hold: this file only
         storage.delete(account.vault_name)

@@ -63,11 +63,6 @@ class TeamChoiceError(ValueError):
 NOT_YOUR_TEAM = "you may only put accounts in your own teams"
 
 
-def teams_visible_to(actor):
-    """Teams a user may see listed: all for those who see every account, else the teams they belong to."""
-    return teams_assignable_by(actor)
-
-
 def team_chosen(*, actor, team_id: int | None, action: str) -> Team | None:
     """The team a user named by id. For a team-scoped user an unknown team is refused exactly like
     another team's (audited, same message); only those who see every team are told it doesn't exist."""
@@ -84,9 +79,7 @@ def team_chosen(*, actor, team_id: int | None, action: str) -> Team | None:
 
 def teams_assignable_by(actor):
     """Teams this user may put accounts in: every team for those who see every account, else their own."""
-    if sees_all_accounts(actor):
-        return Team.objects.all()
-    return Team.objects.filter(group__user=actor)
+    return Team.objects.restrict(actor, "assign")
 
 
 def team_require_assignable(*, actor, team: Team | None, action: str, target=None) -> None:

@@ -1,19 +1,19 @@
 """Checks through the database: statuses, transitions, the hook, leases, the API and the command."""
 
-import os
-
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
-from accounts.services import account_check, session_import
+from accounts.services import CheckBusyError, account_check, session_import
+from accounts.services.check_jobs import check_job_batch_run, check_job_create
 from accounts.services.checks import checks_dispatch, checks_run, leases_claim
 from accounts.sessions import InputFile
 from accounts.signals import account_status_changed
 from audit.models import AuditEvent
 from conftest import SYSTEM
 from tests import session_makers as make
+from tests.jobs import job_run_as_worker
 from tests.mtproto_dc import Behaviour
 from tests.mtproto_dc.server import OK
 
@@ -67,14 +67,21 @@ def test_a_check_moves_an_account_through_its_statuses(
     assert (account.lease_owner, account.telegram_user_id) == ("", 100_000)
 
 
-def test_a_leased_account_is_not_checked_twice(vault, telegram_dc) -> None:
+def test_a_leased_account_is_not_checked_twice(vault, telegram_dc, superuser) -> None:
     account, key = _account(telegram_dc)
     assert leases_claim([account.pk], owner="elsewhere") == [account.pk]
+    held_until = TelegramAccount.objects.get(pk=account.pk).lease_expires_at
 
-    with pytest.raises(Exception, match="being checked elsewhere"):
+    with pytest.raises(CheckBusyError, match="being checked elsewhere"):
         account_check(actor=SYSTEM, account=account)
+    job = check_job_create(actor=superuser, accounts=[account])
+    check_job_batch_run(str(job.pk), job.account_ids)
 
+    account.refresh_from_db()
+    assert (account.lease_owner, account.lease_expires_at, account.last_checked_at) == ("elsewhere", held_until, None)
     assert telegram_dc.stats(key).connections == 0
+    job.refresh_from_db()
+    assert (job.state, [r["result"] for r in job.results]) == ("done", ["busy"])
 
 
 def test_the_dispatcher_picks_due_accounts_and_not_again_while_queued(vault, telegram_dc, settings) -> None:
@@ -90,18 +97,24 @@ def test_the_dispatcher_picks_due_accounts_and_not_again_while_queued(vault, tel
     assert second == []
 
 
-def test_the_api_checks_now_with_permission(vault, telegram_dc, operator, viewer, blue_team) -> None:
-    account, _ = _account(telegram_dc, Behaviour.error(420, "FLOOD_WAIT_120"), team=blue_team)
+def test_the_api_checks_now_with_permission_on_a_worker(vault, telegram_dc, operator, viewer, blue_team,
+                                                       settings) -> None:  # fmt: skip
+    settings.CHECK_NOW_WAIT_SECONDS = 0  # no worker here: answer with the job at once, then work it as one would
+    account, key = _account(telegram_dc, Behaviour.error(420, "FLOOD_WAIT_120"), team=blue_team)
     client = APIClient()
     client.force_authenticate(operator)
 
     response = client.post(f"/api/v1/accounts/{account.pk}/check")
+    assert telegram_dc.stats(key).requests.get("GetUsersRequest", 0) == 0  # nothing dialled inside the request
+    job = job_run_as_worker(client, response)
     viewer_client = APIClient()
     viewer_client.force_authenticate(viewer)
     refused = viewer_client.post(f"/api/v1/accounts/{account.pk}/check")
 
-    assert response.status_code == 200
-    assert response.json()["outcome"] == "flood_wait" and response.json()["status"] == "flood_wait"
+    assert (job["kind"], job["state"], job["summary"]) == ("check", "done", {"flood_wait": 1})
+    [item] = job["results"]
+    assert (item["account_id"], item["result"]) == (account.pk, "flood_wait") and "flood_wait" in item["reason"]
+    assert TelegramAccount.objects.get(pk=account.pk).status == "flood_wait"
     assert refused.status_code == 403
     assert AuditEvent.objects.filter(action="account.check", outcome="allowed", actor_name="operator").count() == 1
     assert AuditEvent.objects.filter(action="account.check", outcome="denied", actor_name="viewer").count() == 1
@@ -181,7 +194,6 @@ def test_a_server_address_without_its_key_is_refused(tmp_path) -> None:
     result = manage("check", env=clean_env(DATA_DIR=str(tmp_path), TELEGRAM_SERVER_ADDRESS="127.0.0.1:4430"))
 
     assert result.returncode != 0 and "needs TELEGRAM_SERVER_RSA_KEY_FILE" in result.stderr
-    assert os.environ.get("TELEGRAM_SERVER_ADDRESS") is None
 
 
 def test_check_history_older_than_its_days_is_pruned(vault, telegram_dc, settings) -> None:

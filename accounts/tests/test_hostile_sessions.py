@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from accounts.models import ImportJobState, TelegramAccount
+from accounts.models import JobState, TelegramAccount
 from accounts.services.imports import import_job_create, import_job_run
 from accounts.sessions import InputFile, SessionFormatError, session_parse_one, sessions_parse
 from accounts.sessions.detect import Rejection
@@ -18,6 +18,7 @@ from accounts.sessions.sqlite_memory import sqlite_first_row, sqlite_open
 from accounts.telegram.endpoint import endpoint_for
 from project.celery import app as celery_app
 from tests import session_makers as make
+from tests.jobs import job_run_as_worker
 
 TELETHON_TABLE = (
     "CREATE TABLE sessions (dc_id integer primary key, server_address text, port integer, auth_key blob,"
@@ -180,12 +181,12 @@ def test_a_rest_upload_with_one_bad_file_stores_exactly_the_good_ones(vault, ope
         "/api/v1/accounts/import", {"files": [good[0], good[1], *_bad_username_pair(tmp_path), good[2]]},
         format="multipart",
     )  # fmt: skip
+    job = job_run_as_worker(client, response)
 
-    assert response.status_code == 200
-    assert response.json()["summary"] == {"imported": 3, "duplicate": 0, "rejected": 1}
-    stored = {r["account_id"] for r in response.json()["results"] if r["result"] == "imported"}
+    assert job["summary"] == {"imported": 3, "duplicate": 0, "rejected": 1}
+    stored = {r["account_id"] for r in job["results"] if r["result"] == "imported"}
     assert set(TelegramAccount.objects.values_list("pk", flat=True)) == stored
-    assert sorted(p.name for p in vault.iterdir()) == sorted(
+    assert sorted(p.name for p in vault.iterdir() if p.is_file()) == sorted(
         TelegramAccount.objects.values_list("vault_name", flat=True)
     )
 
@@ -203,7 +204,7 @@ def test_a_console_import_with_one_bad_file_reports_exactly_what_was_stored(vaul
 
     job = import_job_run(str(job.pk))
 
-    assert job.state == ImportJobState.DONE
+    assert job.state == JobState.DONE
     assert sorted((r["name"], r["result"]) for r in job.results) == [
         ("a.txt", "imported"),
         ("b.txt", "imported"),
@@ -244,18 +245,18 @@ def test_a_symlink_inside_a_zip_is_refused_by_name() -> None:
 def test_an_import_resumed_after_its_worker_was_lost_reports_each_file_once(vault, operator, blue_team) -> None:
     from django.utils import timezone
 
-    from accounts.models import ImportJob
+    from accounts.models import Job
     from accounts.services import session_import
 
     a, b = (make.telethon_string(key=make.random_key()).encode() for _ in range(2))
     files = [InputFile("a.txt", a), InputFile("b.txt", b), InputFile("a-again.txt", a)]
     job = import_job_create(actor=operator, files=files)
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJobState.RUNNING, started_at=timezone.now())
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, started_at=timezone.now())
     session_import(actor=operator, files=[files[0]], team=blue_team)  # what the lost attempt had stored
 
     job = import_job_run(str(job.pk))
 
-    assert job.state == ImportJobState.DONE
+    assert job.state == JobState.DONE
     assert sorted((r["name"], r["result"]) for r in job.results) == [
         ("a-again.txt", "duplicate"), ("a.txt", "imported"), ("b.txt", "imported")]  # fmt: skip
     assert TelegramAccount.objects.count() == 2

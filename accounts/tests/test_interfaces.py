@@ -10,12 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
-from accounts.models import ImportJob, TelegramAccount
+from accounts.models import Job, TelegramAccount
 from accounts.services import session_import
-from accounts.services.imports import import_job_create, import_job_run, import_jobs_prune
+from accounts.services.imports import import_job_create, import_job_run, jobs_prune
 from accounts.sessions import InputFile, session_parse_one
 from project.actors import SystemActor
 from tests import session_makers as make
+from tests.jobs import job_run_as_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
@@ -46,11 +47,15 @@ def test_the_api_imports_many_files_and_reports_each(vault, operator, tmp_path) 
         SimpleUploadedFile("dupe.txt", make.telethon_string(key=keys[0]).encode()),
     ]
 
-    response = _api(operator).post("/api/v1/accounts/import", {"files": upload}, format="multipart")
+    client = _api(operator)
+    response = client.post("/api/v1/accounts/import", {"files": upload}, format="multipart")
+    assert not TelegramAccount.objects.exists()  # nothing imported inside the request
 
-    assert response.status_code == 200
-    assert response.json()["summary"] == {"imported": 2, "duplicate": 1, "rejected": 1}
-    results = {r["name"]: r for r in response.json()["results"]}
+    job = job_run_as_worker(client, response)
+
+    assert (job["kind"], job["state"], job["processed"], job["total"]) == ("import", "done", 4, 4)
+    assert job["summary"] == {"imported": 2, "duplicate": 1, "rejected": 1}
+    results = {r["name"]: r for r in job["results"]}
     assert results["bad.session"]["reason"].startswith("not a session")
     assert results["dupe.txt"]["account_id"] == results["one.session"]["account_id"]
 
@@ -184,21 +189,21 @@ def test_the_admin_queues_an_upload_sealed_and_shows_each_result_once_imported(
         {"files": [SimpleUploadedFile("batch.zip", buffer.getvalue())], "team": blue_team.pk},
     )
 
-    job = ImportJob.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/import/{job.pk}/")
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/jobs/{job.pk}/")
     assert job.state == "queued" and job.uploaded == ["batch.zip"] and TelegramAccount.objects.count() == 0
     staged = (vault / job.staged_name).read_bytes()
     assert staged.startswith(b"TGV1F\n") and canary.encode() not in staged and b"a.txt" not in staged
     assert oct((vault / job.staged_name).stat().st_mode & 0o777) == "0o600"
-    queued = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").json()
+    queued = client.get(f"/admin/accounts/telegramaccount/jobs/{job.pk}/?format=json").json()
     assert queued["state"] == "queued" and queued["results"] == []
 
     assert import_job_run(str(job.pk)).state == "done"  # what the worker's task does
 
-    done = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").json()
+    done = client.get(f"/admin/accounts/telegramaccount/jobs/{job.pk}/?format=json").json()
     assert done["summary"] == {"imported": 1, "duplicate": 0, "rejected": 1}
     assert (done["processed"], done["total"], done["percent"]) == (2, 2, 100)
-    page = client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/").content.decode()
+    page = client.get(f"/admin/accounts/telegramaccount/jobs/{job.pk}/").content.decode()
     assert "Imported 1, duplicates 0, rejected 1." in page
     assert "batch.zip:../evil.txt" in page and "unsafe path inside zip" in page
     assert TelegramAccount.objects.count() == 1
@@ -207,7 +212,7 @@ def test_the_admin_queues_an_upload_sealed_and_shows_each_result_once_imported(
     assert import_job_run(str(job.pk)).state == "done"  # a redelivered task changes nothing
     assert TelegramAccount.objects.count() == 1
     client.force_login(other_operator)
-    assert client.get(f"/admin/accounts/telegramaccount/import/{job.pk}/?format=json").status_code == 404
+    assert client.get(f"/admin/accounts/telegramaccount/jobs/{job.pk}/?format=json").status_code == 404
 
 
 def test_an_import_whose_upload_is_gone_fails_with_a_reason(vault, operator) -> None:
@@ -226,13 +231,13 @@ def test_stale_imports_are_failed_and_their_uploads_deleted(vault, operator) -> 
 
     job = import_job_create(actor=operator, files=[InputFile("a.txt", b"x")])
 
-    assert import_jobs_prune(now=timezone.now() + dt.timedelta(hours=1)) == 0
-    assert import_jobs_prune(now=timezone.now() + dt.timedelta(days=2)) == 1
+    assert jobs_prune(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert jobs_prune(now=timezone.now() + dt.timedelta(days=2)) == 1
     job.refresh_from_db()
     assert job.state == "failed" and "no worker finished" in job.error
     assert not (vault / job.staged_name).exists()
-    assert import_jobs_prune(now=timezone.now() + dt.timedelta(days=31)) == 1
-    assert not ImportJob.objects.exists()
+    assert jobs_prune(now=timezone.now() + dt.timedelta(days=31)) == 1
+    assert not Job.objects.exists()
 
 
 def test_the_admin_export_asks_for_confirmation_then_downloads(vault, operator, client, blue_team) -> None:
@@ -288,9 +293,10 @@ def test_the_openapi_schema_describes_import_and_export(superuser) -> None:
 def test_an_operator_s_import_without_a_team_goes_to_the_operator_s_team(vault, operator, blue_team) -> None:
     upload = SimpleUploadedFile("a.txt", make.telethon_string(key=make.random_key()).encode())
 
-    response = _api(operator).post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
+    client = _api(operator)
+    response = client.post("/api/v1/accounts/import", {"files": [upload]}, format="multipart")
 
-    assert response.status_code == 200
+    assert job_run_as_worker(client, response)["summary"]["imported"] == 1
     account = TelegramAccount.objects.get()
     assert account.team == blue_team
     assert _api(operator).get(f"/api/v1/accounts/{account.pk}").status_code == 200  # still in sight

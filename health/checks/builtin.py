@@ -139,8 +139,8 @@ class DeliveryCheck(HealthCheck):
         disabled = list(Route.objects.filter(enabled=False).values_list("name", flat=True))
         oldest = Notification.objects.filter(state=Delivery.PENDING).order_by("created_at").values_list(
             "created_at", flat=True).first()  # fmt: skip
-        last_success = Route.objects.exclude(last_success_at=None).order_by("-last_success_at").values_list(
-            "last_success_at", flat=True).first()  # fmt: skip
+        last_success = Notification.objects.filter(state=Delivery.SENT).order_by("-sent_at").values_list(
+            "sent_at", flat=True).first()  # fmt: skip
         details = {"disabled_routes": disabled, "oldest_pending": oldest.isoformat() if oldest else None,
                    "last_success": last_success.isoformat() if last_success else None}  # fmt: skip
         if disabled:

@@ -10,6 +10,6 @@ class ConsoleAdminConfig(AdminConfig):
         super().ready()  # autodiscover: every app's admin module has registered its models now
         from django.contrib import admin
 
-        from audit.admin_audit import admin_audit_everything
+        from project.console.site import admins_guard
 
-        admin_audit_everything(admin.site)
+        admins_guard(admin.site)

@@ -10,10 +10,9 @@ from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AccountStatus, CheckRecord
+from accounts.models import AccountStatus, CheckRecord, TelegramAccount
 from accounts.permissions import sees_all_accounts
-from accounts.selectors import accounts_visible_to
-from alerts.selectors import alerts_visible_to
+from alerts.models import Alert
 from health.runner import health_report
 from project.console.charts import Bucket, stacked_bars
 from project.console.colours import FALLBACK, HEALTH_COLOURS, OUTCOME_COLOURS, STATUS_COLOURS
@@ -38,7 +37,7 @@ def _scope(user) -> tuple[str, int]:
 
 def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
-    accounts = accounts_visible_to(user)
+    accounts = TelegramAccount.objects.restrict(user)
     context: dict = {"status_tiles": _status_tiles(accounts), "health": _health()}
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
         context["check_chart"], context["check_totals"] = _check_chart(accounts, now, _scope(user))
@@ -47,7 +46,7 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
         context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in attention[:10]]
         context["attention_count"] = accounts.filter(status__in=ATTENTION).count()
     if user.has_perm("alerts.view_alert"):
-        context["recent_alerts"] = list(alerts_visible_to(user).order_by("-last_seen")[:8])
+        context["recent_alerts"] = list(Alert.objects.restrict(user).order_by("-last_seen")[:8])
     return context
 
 

@@ -28,3 +28,18 @@ class ConsoleSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         context = {**dashboard_for(request.user), **(extra_context or {})}
         return super().index(request, extra_context=context)
+
+
+def admins_guard(site: admin.AdminSite) -> None:
+    """Give every registered ModelAdmin the audit and the access rule (once); run when all apps have registered
+    theirs, so third-party admins (users, groups, beat's schedules, axes) get them as ours do."""
+    from audit.admin_audit import AuditedAdminMixin
+    from project.access import RestrictedAdminMixin
+
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, AuditedAdminMixin) and isinstance(model_admin, RestrictedAdminMixin):
+            continue
+        mixins = tuple(m for m in (AuditedAdminMixin, RestrictedAdminMixin) if not isinstance(model_admin, m))
+        guarded = type(f"Guarded{type(model_admin).__name__}", (*mixins, type(model_admin)), {})
+        site.unregister(model)
+        site.register(model, guarded)

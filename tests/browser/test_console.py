@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import AccountStatus, ImportJob, TelegramAccount
+from accounts.models import AccountStatus, Job, TelegramAccount
 from accounts.services import account_check, session_import
 from accounts.sessions import InputFile
 from alerts.delivery import deliver_sweep
@@ -22,6 +22,7 @@ from conftest import SYSTEM
 from tests import session_makers as make
 from tests.browser.conftest import in_thread, login, screenshot
 from tests.mtproto_dc import Behaviour
+from tests.processes import celery_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -163,27 +164,29 @@ def test_auditor_sees_the_trail_and_no_accounts(page, fleet, auditor, operator) 
     _says(page, "since must be an ISO 8601 date and time")
 
 
-def test_check_now_from_the_account_page(page, vault, telegram_dc, blue_team, operator) -> None:
+def test_check_now_from_the_account_page(page, check_worker_env, telegram_dc, blue_team, operator, tmp_path) -> None:
     key = make.random_key()
     telegram_dc.add_key(key)
     text = make.telethon_string(key=key, address="127.0.0.1").encode()
     [outcome] = session_import(actor=SYSTEM, files=[InputFile("fresh.txt", text)], team=blue_team).outcomes
 
-    login(page, operator)
-    page.goto(f"/admin/accounts/telegramaccount/{outcome.account_id}/change/")
-    expect(page.locator("#account-status")).to_have_text("Unchecked")
-    page.click("#check-now")
-    _says(page, "fresh: ok, status unchecked → ok")
-    expect(page.locator("#account-status")).to_have_text("OK")
-    assert page.locator("#recent-checks tbody tr").count() == 1
-    assert page.locator("#check-history svg circle[data-series=ok]").count() == 1
-    expect(page.locator("#status-timeline")).to_contain_text("Unchecked → OK")
-    screenshot(page, "account")
+    with celery_worker(check_worker_env, tmp_path / "worker.log"):  # the check runs there, never in the page
+        login(page, operator)
+        page.goto(f"/admin/accounts/telegramaccount/{outcome.account_id}/change/")
+        expect(page.locator("#account-status")).to_have_text("Unchecked")
+        page.click("#check-now")
+        _says(page, "fresh: ok, status unchecked → ok")
+        expect(page.locator("#account-status")).to_have_text("OK")
+        assert page.locator("#recent-checks tbody tr").count() == 1
+        assert page.locator("#check-history svg circle[data-series=ok]").count() == 1
+        expect(page.locator("#status-timeline")).to_contain_text("Unchecked → OK")
+        screenshot(page, "account")
 
-    telegram_dc.add_key(key, Behaviour.error(401, "AUTH_KEY_UNREGISTERED"))  # the session is revoked
-    page.click("#check-now")
-    expect(page.locator("#account-status")).to_have_text("Unauthorized")
+        telegram_dc.add_key(key, Behaviour.error(401, "AUTH_KEY_UNREGISTERED"))  # the session is revoked
+        page.click("#check-now")
+        expect(page.locator("#account-status")).to_have_text("Unauthorized")
     assert TelegramAccount.objects.get(pk=outcome.account_id).status == AccountStatus.UNAUTHORIZED
+    assert Job.objects.filter(kind="check", state="done").count() == 2
 
 
 def test_export_needs_a_reason_and_confirmation_and_then_downloads(page, vault, blue_team, operator) -> None:
@@ -275,20 +278,20 @@ def test_import_runs_as_a_task_and_the_page_follows_it(page, import_worker, vaul
     screenshot(page, "import")
     page.click("#import-submit")
 
-    page.wait_for_url(re.compile(r"/import/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
     expect(page.locator("#job-state")).to_have_text("done", timeout=60_000)
     expect(page.locator("#job-summary")).to_have_text("Imported 4, duplicates 1, rejected 1.")
-    results = {row[0]: row[1] for row in _rows(page, "#import-results")}
+    results = {row[0]: row[1] for row in _rows(page, "#job-results")}
     assert results == {"bundle.zip:zipped-0.txt": "imported", "bundle.zip:zipped-1.txt": "imported",
                        "bundle.zip:zipped-2.txt": "imported", "bundle.zip:notes/readme.md": "rejected",
                        "loose.txt": "imported", "again.txt": "duplicate"}  # fmt: skip
     expect(page.locator("#job-count")).to_have_text("6/6")
     screenshot(page, "import-progress")
 
-    job = ImportJob.objects.get()
+    job = Job.objects.get()
     assert job.created_by == operator and job.state == "done"
     assert set(TelegramAccount.objects.values_list("team__name", flat=True)) == {"blue"}
     assert TelegramAccount.objects.count() == 4
     assert not (vault / job.staged_name).exists()  # the sealed upload is gone once imported
-    page.click("#import-results a >> nth=0")
+    page.click("#job-results a >> nth=0")
     expect(page.locator("#account-status")).to_have_text("Unchecked")

@@ -125,7 +125,7 @@ class Stack:
         return self.scalar("SELECT count(*) FROM accounts_telegramaccount WHERE lease_owner <> ''")
 
     def imports_unfinished(self) -> int:
-        return self.scalar("SELECT count(*) FROM accounts_importjob WHERE state IN ('queued', 'running')")
+        return self.scalar("SELECT count(*) FROM accounts_job WHERE state IN ('queued', 'running')")
 
     def checked_since(self, moment) -> int:
         return self.scalar("SELECT count(*) FROM accounts_telegramaccount WHERE last_checked_at > %s", moment)

@@ -44,7 +44,7 @@ def stack(services, tmp_path, telegram_dc, bot, server_rsa_pem):
     stack = Stack(tmp_path, postgres, redis, telegram_dc, bot, server_rsa_pem)
     migrated = stack.manage("migrate", "--noinput", "-v0", timeout=300)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
-    stack.sql("TRUNCATE accounts_telegramaccount, accounts_importjob, alerts_notification, alerts_alert CASCADE")
+    stack.sql("TRUNCATE accounts_telegramaccount, accounts_job, alerts_notification, alerts_alert CASCADE")
     stack.dc = telegram_dc
     try:
         yield stack
@@ -186,15 +186,15 @@ def test_a_worker_killed_in_the_middle_of_an_import(stack, bot) -> None:
     stack.start_worker()
     files = 1500
     job_id = stack.shell(QUEUE_IMPORT.format(files=files)).strip().splitlines()[-1]
-    wait_until(lambda: stack.scalar("SELECT processed FROM accounts_importjob WHERE id = %s", job_id) > 20, 60,
+    wait_until(lambda: stack.scalar("SELECT processed FROM accounts_job WHERE id = %s", job_id) > 20, 60,
                "the import to be under way")  # fmt: skip
 
     os.kill(stack.worker_child(), signal.SIGKILL)
 
-    wait_until(lambda: stack.scalar("SELECT state FROM accounts_importjob WHERE id = %s", job_id) == "done", 180,
+    wait_until(lambda: stack.scalar("SELECT state FROM accounts_job WHERE id = %s", job_id) == "done", 180,
                "the import to finish after its worker was lost")  # fmt: skip
     _settled(stack)
-    [(results,)] = stack.sql("SELECT results FROM accounts_importjob WHERE id = %s", job_id)
+    [(results,)] = stack.sql("SELECT results FROM accounts_job WHERE id = %s", job_id)
     assert len(results) == files and {r["result"] for r in results} == {"imported"}
     assert stack.accounts() == files
     assert len(list((stack.root / "data" / "sessions").glob("*.tgs"))) == files

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import TelegramAccount
 from tests import session_makers as make
+from tests.jobs import job_run_as_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(600)]
 FUZZ = hypothesis_settings(
@@ -119,25 +120,31 @@ def _zip(members: list[tuple[str, bytes, bool]]) -> bytes:
     return buffer.getvalue()
 
 
-def _import(client, files: list[tuple[str, bytes]]):
+def _import(client, files: list[tuple[str, bytes]]) -> tuple[int, dict | None]:
+    """The upload's answer, and (when it was taken) its job once a worker has run it."""
     upload = [SimpleUploadedFile(name.replace("\x00", "_")[-100:] or "f", data) for name, data in files]
-    return client.post("/api/v1/accounts/import", {"files": upload}, format="multipart")
+    response = client.post("/api/v1/accounts/import", {"files": upload}, format="multipart")
+    return response.status_code, job_run_as_worker(client, response) if response.status_code == 202 else None
 
 
-def _assert_exactly_what_was_reported(response, vault, before: int) -> None:
-    assert response.status_code in (200, 400), response.status_code
-    if response.status_code == 400:
+def _assert_exactly_what_was_reported(answer: tuple[int, dict | None], vault, before: int) -> None:
+    status, job = answer
+    assert status in (202, 400), status
+    if status == 400:
         assert TelegramAccount.objects.count() == before
     else:
-        results = response.json()["results"]
+        assert job["finished"] and (job["state"] == "done" or job["error"])
+        results = job["results"]
         for result in results:
             if result["result"] == "rejected":
                 assert result["reason"] and "Traceback" not in result["reason"]
         imported = [r["account_id"] for r in results if r["result"] == "imported"]
         assert TelegramAccount.objects.count() == before + len(imported)
     stored = set(TelegramAccount.objects.values_list("vault_name", flat=True))
-    on_disk = {p.name for p in vault.iterdir()} if vault.exists() else set()
+    on_disk = {p.name for p in vault.iterdir() if p.is_file()} if vault.exists() else set()
     assert on_disk == stored, "a vault file without its account, or the other way round"
+    staged = vault / "imports"
+    assert not staged.exists() or not any(staged.iterdir()), "an upload left sealed in the vault after its job"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-// Import page: files dropped on the zone join the file input; the job page polls its progress.
+// Import page: files dropped on the zone join the file input; a job's page (import or checks) polls its progress.
 "use strict";
 (function () {
   function setupDropzone() {
@@ -30,18 +30,16 @@
     return td;
   }
 
-  function render(job, box, data) {
+  function render(box, data) {
     document.getElementById("job-state").textContent = data.state;
     document.getElementById("job-count").textContent = data.processed + "/" + data.total;
     document.getElementById("job-bar").style.width = data.percent + "%";
     const error = document.getElementById("job-error");
     error.textContent = data.error;
     error.hidden = !data.error;
-    if (!data.finished) return;
-    const s = data.summary;
-    document.getElementById("job-summary").textContent =
-      "Imported " + s.imported + ", duplicates " + s.duplicate + ", rejected " + s.rejected + ".";
-    const body = document.querySelector("#import-results tbody");
+    if (!data.finished && data.kind !== "check") return; // an import's results come at its end, checks' as they go
+    document.getElementById("job-summary").textContent = data.summary_text;
+    const body = document.querySelector("#job-results tbody");
     body.replaceChildren();
     data.results.forEach((r) => {
       const row = body.insertRow();
@@ -57,15 +55,15 @@
       }
       cell(row, r.reason);
     });
-    box.dataset.finished = "1";
+    if (data.finished) box.dataset.finished = "1";
   }
 
   function poll() {
-    const box = document.getElementById("import-job");
+    const box = document.getElementById("job");
     if (!box || box.dataset.finished === "1") return;
     fetch(box.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
-      .then((data) => { render(null, box, data); if (!data.finished) setTimeout(poll, 500); })
+      .then((data) => { render(box, data); if (!data.finished) setTimeout(poll, 500); })
       .catch(() => setTimeout(poll, 2000));
   }
 
