@@ -39,6 +39,18 @@ def accounts_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     return queryset.filter(Exists(by_group) | Exists(by_user))
 
 
+@access_rule("accounts.Proxy")
+def proxies_rule(queryset: QuerySet, user, action: str) -> QuerySet:
+    """As accounts: the role says what, the team which proxies; admins every proxy."""
+    if action not in ("view", "add", "change", "delete"):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    if not user.has_perm(f"accounts.{action}_proxy"):
+        return queryset.none()
+    return queryset if sees_all_accounts(user) else queryset.filter(team__group__user=user)
+
+
 @access_rule("accounts.Team")
 def teams_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     """Those who see every account see (and put accounts in) every team; others only the teams they are in.

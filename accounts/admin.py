@@ -16,9 +16,10 @@ from django.utils.html import format_html
 from accounts import admin_users  # noqa: F401 - registers the user and group admins
 from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
+from accounts.admin_proxies import AccountProxyActions
 from accounts.console import account_page
 from accounts.downloads import session_download
-from accounts.models import ApiToken, Job, JobKind, Team, TelegramAccount
+from accounts.models import ApiToken, Job, JobKind, Proxy, Team, TelegramAccount
 from accounts.services import (
     account_delete,
     account_for_action,
@@ -30,6 +31,7 @@ from accounts.services import (
 from accounts.services.accounts import EDITABLE
 from accounts.services.check_jobs import check_job_create, check_job_wait
 from accounts.services.imports import import_job_create, job_for, job_progress
+from accounts.services.proxies import proxy_assign
 from accounts.services.teams import TeamChoiceError
 from accounts.sessions import InputFile
 from accounts.tokens import token_create, token_revoke
@@ -59,9 +61,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramAccount)
-class TelegramAccountAdmin(admin.ModelAdmin):
+class TelegramAccountAdmin(AccountProxyActions, admin.ModelAdmin):
     list_display = ["label", "phone", "username", "status_badge", "last_checked_at", "last_outcome", "dc_id", "team",
-                    "source_format"]  # fmt: skip
+                    "proxy", "source_format"]  # fmt: skip
     list_filter = ["status", VisibleTeamFilter, "source_format", "test_server"]
     search_fields = ["label", "phone", "username", "telegram_user_id"]
     readonly_fields = [
@@ -77,16 +79,18 @@ class TelegramAccountAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = ["label", "phone", "username", "team", "notes", *readonly_fields]
-    actions = ["check_now"]
+    fields = ["label", "phone", "username", "team", "proxy", "notes", *readonly_fields]
+    actions = ["check_now", "proxy_assign_one", "proxy_spread"]
     list_per_page = 50
     change_list_template = "admin/accounts/telegramaccount/change_list.html"
     change_form_template = "admin/accounts/telegramaccount/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("team")
+        return super().get_queryset(request).select_related("team", "proxy")
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "proxy":
+            kwargs["queryset"] = restrict(Proxy.objects.all(), request.user, "view")
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         return team_field_limit(field, request.user) if db_field.name == "team" else field
 
@@ -96,6 +100,12 @@ class TelegramAccountAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: TelegramAccount, form, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
         account_update(actor=request.user, account=TelegramAccount.objects.get(pk=obj.pk), **changes)
+        if "proxy" in form.changed_data:
+            try:
+                proxy_assign(actor=request.user, accounts=[TelegramAccount.objects.get(pk=obj.pk)],
+                             proxy=form.cleaned_data["proxy"])  # fmt: skip
+            except ValueError as exc:  # no room left on it
+                messages.error(request, str(exc))
 
     def delete_model(self, request: HttpRequest, obj: TelegramAccount) -> None:
         account_delete(actor=request.user, account=obj)

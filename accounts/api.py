@@ -14,24 +14,28 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api_proxies import proxy_visible
 from accounts.downloads import session_download
 from accounts.models import ACCOUNT_ID_PATTERN, Job, TelegramAccount
 from accounts.serializers import (
+    AccountChangeSerializer,
     AccountSerializer,
     CheckResponseSerializer,
     ExportRequestSerializer,
     ImportRequestSerializer,
     JobSerializer,
 )
-from accounts.services import account_for_action, session_export
+from accounts.services import account_for_action, account_update, session_export
 from accounts.services.check_jobs import check_job_create, check_job_wait
 from accounts.services.imports import import_job_create, job_for, job_progress
+from accounts.services.proxies import proxy_assign
 from accounts.services.teams import TeamChoiceError, team_chosen
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
 
 
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    http_method_names = ["get", "post", "patch", "head", "options"]
     serializer_class = AccountSerializer
     # Plain ASCII decimals only (no "1e3", "01", full-width digits or 70 digits): anything else is 404
     # before a query or an audit event could read it as some other account.
@@ -39,6 +43,30 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return TelegramAccount.objects.restrict(self.request.user).select_related("team")
+
+    @extend_schema(
+        request=AccountChangeSerializer,
+        responses={200: AccountSerializer},
+        description="Change an account's label, notes or proxy (through the services, audited).",
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        form = AccountChangeSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="change_telegramaccount", action="account.change"
+        )
+        if "proxy" in data:
+            proxy_id = data.pop("proxy")
+            proxy = proxy_visible(request.user, proxy_id) if proxy_id is not None else None
+            try:
+                proxy_assign(actor=request.user, accounts=[account], proxy=proxy)
+            except ValueError as exc:
+                raise ValidationError({"proxy": [str(exc)]}) from None
+        if data:
+            account_update(actor=request.user, account=account, **data)
+        account = TelegramAccount.objects.select_related("team").get(pk=account.pk)
+        return Response(AccountSerializer(account).data)
 
     @extend_schema(
         request={"multipart/form-data": ImportRequestSerializer},
@@ -88,6 +116,9 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             (200, "application/vnd.sqlite3"): OpenApiResponse(OpenApiTypes.BINARY, description="a .session file"),
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="a session string"),
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="a .session with its .json sidecar (app and device)"
+            ),
         },
         description="Export the account's session. POST only; needs the export_session permission.",
     )

@@ -33,6 +33,53 @@ class Team(models.Model):
         return self.name
 
 
+class ProxyKind(models.TextChoices):
+    SOCKS5 = "socks5", "SOCKS5"
+    HTTP = "http", "HTTP CONNECT"
+    MTPROXY = "mtproxy", "MTProxy"
+
+
+class ProxyStatus(models.TextChoices):
+    UNKNOWN = "unknown", "Not tested yet"
+    UP = "up", "Up"
+    DOWN = "down", "Down"
+
+
+class Proxy(models.Model):
+    """Where an account's connections leave from. Its password or MTProxy secret is sealed with the vault's keys;
+    only whether it has one shows anywhere."""
+
+    label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=8, choices=ProxyKind.choices)
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField()
+    username = models.CharField(max_length=255, blank=True)
+    sealed = models.BinaryField(editable=False, default=b"", help_text="password / secret, sealed")
+    has_secret = models.BooleanField(default=False, editable=False)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="proxies")
+    enabled = models.BooleanField(default=True)
+    capacity = models.PositiveIntegerField(default=10, help_text="the most accounts this proxy carries")
+    status = models.CharField(max_length=8, choices=ProxyStatus.choices, default=ProxyStatus.UNKNOWN)
+    last_error = models.CharField(max_length=200, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    exit_country = models.CharField(max_length=2, blank=True, help_text="where Telegram places its exit address")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["label", "pk"]
+        verbose_name_plural = "proxies"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "host", "port", "username"], name="proxy_unique_endpoint"),
+            models.CheckConstraint(condition=models.Q(port__gte=1, port__lte=65535), name="proxy_port_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.kind}://{self.host}:{self.port}"
+
+
 class AccountStatus(models.TextChoices):
     UNCHECKED = "unchecked", "Unchecked"
     OK = "ok", "OK"
@@ -55,6 +102,8 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
     status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.UNCHECKED)
     notes = models.TextField(blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    # Sticky: every check of this account goes through this proxy (never direct) until someone changes it.
+    proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
     api_id = models.PositiveIntegerField(null=True, blank=True)
     has_api_hash = models.BooleanField(default=False, help_text="The app hash itself is kept encrypted in the vault.")
     has_two_fa = models.BooleanField(default=False, help_text="The 2FA password itself is kept encrypted in the vault.")

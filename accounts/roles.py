@@ -5,10 +5,13 @@ from __future__ import annotations
 ACCOUNT_ACTIONS = ("view_telegramaccount", "change_telegramaccount", "delete_telegramaccount", "check_account",
                    "export_session")  # fmt: skip
 
+PROXY_ACTIONS = ("accounts.view_proxy", "accounts.add_proxy", "accounts.change_proxy", "accounts.delete_proxy")
+
 ROLES: dict[str, tuple[str, ...]] = {
     "admin": (
         *(f"accounts.{codename}" for codename in ACCOUNT_ACTIONS),
         "accounts.add_telegramaccount",
+        *PROXY_ACTIONS,
         "accounts.access_all_accounts",
         "accounts.view_team",
         "accounts.add_team",
@@ -34,13 +37,14 @@ ROLES: dict[str, tuple[str, ...]] = {
     "operator": (
         *(f"accounts.{codename}" for codename in ACCOUNT_ACTIONS),
         "accounts.add_telegramaccount",
+        *PROXY_ACTIONS,
         "accounts.view_team",
         "alerts.view_route",
         "alerts.view_alert",
         "alerts.view_silence",
         "alerts.add_silence",
     ),
-    "viewer": ("accounts.view_telegramaccount", "accounts.view_team"),
+    "viewer": ("accounts.view_telegramaccount", "accounts.view_team", "accounts.view_proxy"),
     "auditor": ("audit.view_auditevent",),
 }
 

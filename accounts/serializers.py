@@ -19,6 +19,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "test_server",
             "status",
             "team",
+            "proxy",
             "api_id",
             "has_api_hash",
             "has_two_fa",
@@ -29,6 +30,18 @@ class AccountSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class AccountChangeSerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, max_length=200)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    proxy = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="a proxy's id (every check then goes through it), or null for direct",
+    )
 
 
 class ImportRequestSerializer(serializers.Serializer):

@@ -52,6 +52,14 @@ def check_job_batch_task(job_id: str, account_ids: list[int]) -> int:
     return check_job_batch_run(job_id, account_ids)
 
 
+@shared_task(name="accounts.proxies_probe")
+def proxies_probe_task() -> int:
+    """Beat: test the proxies in use; returns how many are up."""
+    from accounts.services.proxies import proxies_probe
+
+    return sum(1 for probe in proxies_probe() if probe.up)
+
+
 @shared_task(name="accounts.checks_prune")
 def checks_prune_task() -> int:
     return checks_prune()

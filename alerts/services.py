@@ -79,20 +79,22 @@ def alert_raise(*, kind: str, severity: int, key: str, summary: str, details: di
     return alert
 
 
-def alert_notice(*, kind: str, key: str, summary: str, details: dict | None = None) -> Alert:
+def alert_notice(
+    *, kind: str, key: str, summary: str, details: dict | None = None, severity: int = Severity.INFO
+) -> Alert:
     """Something to tell once, not a condition that fires: one notification per matching route, and the
     alert is resolved from the start (it never counts as firing). The same kind and key tell only once."""
     now = timezone.now()
     with transaction.atomic():
         alert, created = Alert.objects.get_or_create(
             fingerprint=f"{kind}:{key}"[:300],
-            defaults={"kind": kind, "key": key, "severity": Severity.INFO, "summary": summary[:500],
+            defaults={"kind": kind, "key": key, "severity": severity, "summary": summary[:500],
                       "details": details or {}, "state": AlertState.RESOLVED, "first_seen": now, "last_seen": now,
                       "resolved_at": now},
         )  # fmt: skip
         if created:
             silenced = _silenced(kind, key, now)
-            for route in routes_for(kind, Severity.INFO):
+            for route in routes_for(kind, severity):
                 _notify(alert, route, "notice", now, silenced, cooling=False)
             transaction.on_commit(_kick_delivery)
     return alert

@@ -40,18 +40,10 @@ def main() -> None:
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL for this benchmark")
     work = Path(tempfile.mkdtemp(prefix="tgfleet-bench-checks-"))
     from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    pem = work / "server.pem"
-    pem.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))  # fmt: skip
-    keys = [os.urandom(256) for _ in range(args.accounts)]
-    keys_file = work / "keys.txt"
-    keys_file.write_text("".join(k.hex() + "\n" for k in keys))
-    dc = subprocess.Popen([sys.executable, "-m", "tests.mtproto_dc", "--keys", str(keys_file)], cwd=ROOT,
-                          stdout=subprocess.PIPE, text=True)  # fmt: skip
-    port = int(dc.stdout.readline().strip().rsplit(":", 1)[1])
+    from bench.common import loopback_dc_start
+
+    dc, port, keys, pem = loopback_dc_start(work, args.accounts)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="project.settings", DATA_DIR=str(work / "data"), SESSION_STORE_DIR=str(work / "vault"),
         SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(), TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{port}",

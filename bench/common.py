@@ -39,3 +39,21 @@ def processes_stop(processes: Iterable[subprocess.Popen], timeout: float = 60) -
         os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
         process.wait(timeout)
+
+
+def loopback_dc_start(work: Path, accounts: int) -> tuple[subprocess.Popen, int, list[bytes], Path]:
+    """A standalone loopback DC (python -m tests.mtproto_dc) that knows `accounts` fresh auth keys, and the RSA
+    public key file checks are told to trust: (process, port, keys, pem path)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = work / "server.pem"
+    pem.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))  # fmt: skip
+    keys = [os.urandom(256) for _ in range(accounts)]
+    keys_file = work / "keys.txt"
+    keys_file.write_text("".join(k.hex() + "\n" for k in keys))
+    dc = subprocess.Popen([sys.executable, "-m", "tests.mtproto_dc", "--keys", str(keys_file)], cwd=ROOT,
+                          stdout=subprocess.PIPE, text=True)  # fmt: skip
+    port = int(dc.stdout.readline().strip().rsplit(":", 1)[1])
+    return dc, port, keys, pem

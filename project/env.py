@@ -78,6 +78,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_app_credentials(name: str) -> list[tuple[int, str]]:
+    """A pool of one's own Telegram apps: "API_ID:API_HASH,API_ID:API_HASH" (a secret: NAME_FILE works too)."""
+    value = _raw(name)
+    if value is None:
+        return []
+    pool = []
+    for number, item in enumerate(value.split(","), start=1):
+        api_id, _, api_hash = item.strip().partition(":")
+        if not (api_id.isascii() and api_id.isdigit() and 0 < int(api_id) < 2**31) or not (
+            len(api_hash) == 32 and all(c in "0123456789abcdef" for c in api_hash)
+        ):
+            raise ImproperlyConfigured(f"{name}: item {number} is not API_ID:API_HASH (a number, 32 lowercase hex)")
+        pool.append((int(api_id), api_hash))
+    return pool
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _raw(name)
     if value is None:

@@ -65,6 +65,7 @@ class FleetCollector:
         for state in (Delivery.PENDING, Delivery.CLAIMED, Delivery.IN_FLIGHT, Delivery.UNCONFIRMED):
             outbox.add_metric([state], states.get(state, 0))
         yield outbox
+        yield from _proxy_gauges()
         health = GaugeMetricFamily(
             "tgfleet_health_component", "Last health result: 1 healthy, 0.5 degraded, 0 unhealthy", labels=["component"]
         )
@@ -73,6 +74,35 @@ class FleetCollector:
             for component in report.components:
                 health.add_metric([component.name], HEALTH_VALUE.get(component.status, -1.0))
         yield health
+
+
+MAX_PROXY_SERIES = 500  # a label per proxy, bounded: the rest are summed in tgfleet_proxies
+
+
+def _proxy_gauges():
+    from django.db.models import Count
+
+    from accounts.models import Proxy, ProxyStatus
+
+    up = GaugeMetricFamily("tgfleet_proxy_up", "Proxy usable at its last test (1) or not (0)", labels=["proxy"])
+    latency = GaugeMetricFamily("tgfleet_proxy_latency_seconds", "Time to get through the proxy to Telegram",
+                                labels=["proxy"])  # fmt: skip
+    carried = GaugeMetricFamily("tgfleet_proxy_accounts", "Accounts that go through the proxy", labels=["proxy"])
+    rows = (Proxy.objects.filter(enabled=True).annotate(n=Count("accounts")).order_by("-n", "pk")
+            .values_list("pk", "status", "latency_ms", "n"))  # fmt: skip
+    totals = GaugeMetricFamily("tgfleet_proxies", "Enabled proxies by status", labels=["status"])
+    by_status: dict[str, int] = {}
+    for i, (pk, status, latency_ms, n) in enumerate(rows):
+        by_status[status] = by_status.get(status, 0) + 1
+        if i >= MAX_PROXY_SERIES:
+            continue
+        up.add_metric([str(pk)], 1.0 if status == ProxyStatus.UP else 0.0)
+        if latency_ms is not None:
+            latency.add_metric([str(pk)], latency_ms / 1000)
+        carried.add_metric([str(pk)], n)
+    for status in ProxyStatus.values:
+        totals.add_metric([status], by_status.get(status, 0))
+    yield from (up, latency, carried, totals)
 
 
 class _Registered:

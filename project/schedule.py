@@ -48,6 +48,12 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         description="TCP connect latency to each configured Telegram endpoint.",
     ),
     PeriodicJob(
+        name="proxies-probe",
+        task="accounts.proxies_probe",
+        every_seconds=120,
+        description="Each proxy that carries accounts: through it to Telegram's address, latency, status.",
+    ),
+    PeriodicJob(
         name="alert-delivery",
         task="alerts.deliver",
         every_seconds=10,

@@ -14,6 +14,7 @@ from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 from project.env import (
+    env_app_credentials,
     env_base64,
     env_bool,
     env_choice,
@@ -335,6 +336,8 @@ AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
 # Telegram: where checks connect, with which app credentials, how often and how hard.
 TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0) or None
 TELEGRAM_API_HASH = env_str("TELEGRAM_API_HASH")
+# One's own Telegram apps, spread over sessions that came without an app (else the official apps' identities).
+TELEGRAM_APP_CREDENTIALS = env_app_credentials("TELEGRAM_APP_CREDENTIALS")
 if TELEGRAM_API_HASH is not None and not re.fullmatch(r"[0-9a-f]{32}", TELEGRAM_API_HASH):
     raise ImproperlyConfigured("TELEGRAM_API_HASH must be 32 lowercase hexadecimal characters")
 TELEGRAM_TEST_SERVERS = env_bool("TELEGRAM_TEST_SERVERS", False)

@@ -17,6 +17,8 @@ from tests.session_makers import CANARY_KEY
 SECRET_KEY = "canary-secret-key-" + "s3cr3t" * 7
 AUDIT_CHAIN_KEY = "canary-audit-chain-key-" + "ch41n" * 4
 AUDIT_HMAC_KEY = "canary-audit-hmac-key-" + "hm4c" * 4
+PROXY_PASSWORD = "canary-proxy-pass-" + "pr0xy" * 3
+MTPROXY_SECRET = "dd" + "c4a7a7c4a7a7c4a7" * 2  # 16 bytes after dd, as MTProxy links carry them
 ENVIRONMENT = {"SECRET_KEY": SECRET_KEY, "AUDIT_CHAIN_KEY": AUDIT_CHAIN_KEY, "AUDIT_HMAC_KEY": AUDIT_HMAC_KEY}
 SETTINGS_SECRETS = ("SECRET_KEY", "AUDIT_CHAIN_KEY", "AUDIT_HMAC_KEY", "METRICS_TOKEN", "TELEGRAM_BOT_TOKEN",
                     "TELEGRAM_API_HASH", "SESSION_ENCRYPTION_KEY", "SESSION_ENCRYPTION_PASSWORD")  # fmt: skip
@@ -27,6 +29,8 @@ def planted() -> dict[str, str]:
     """Each canary by a name that may be printed (the value never is)."""
     return {
         "bot token": BOT_TOKEN,
+        "proxy password": PROXY_PASSWORD,
+        "mtproxy secret": MTPROXY_SECRET,
         "auth key (text)": CANARY_KEY.decode()[:32],
         "auth key (hex)": CANARY_KEY.hex()[:64],
         "auth key (base64)": base64.b64encode(CANARY_KEY).decode()[:64],

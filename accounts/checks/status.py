@@ -48,6 +48,11 @@ def status_next(
     if outcome is CheckOutcome.ERROR:
         # Nothing was asked of Telegram: the status stands; try again at the normal interval, not in a loop.
         return Next(status, now + dt.timedelta(seconds=interval), failures, f"error: {result.detail}"[:200])
+    if outcome is CheckOutcome.PROXY_ERROR:
+        # Telegram was never reached (and never directly instead): the account is not at fault, its status
+        # stands and nothing counts toward offline; look again once the proxy may be back.
+        delay = min(DC_DOWN_RECHECK_SECONDS * 5, interval)
+        return Next(status, now + dt.timedelta(seconds=delay), failures, f"proxy_error: {result.detail}"[:200])
     if outcome is CheckOutcome.DC_DOWN:
         # The DC failed, not the account: nothing counts toward offline, and a healthy account is only uncertain.
         new = AccountStatus.UNCERTAIN if status in (AccountStatus.OK, AccountStatus.UNCHECKED) else status

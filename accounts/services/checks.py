@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.checks.status import Next, status_next
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
+from accounts.services.proxies import proxies_note, proxy_route
 from accounts.services.sessions import account_vault_entry
 from accounts.sessions import SessionFormatError, SessionRecord
 from accounts.signals import account_status_changed
@@ -32,6 +33,7 @@ from accounts.telegram.breaker import address as breaker_address
 from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, profile_for
 from accounts.telegram.gateway import session_check
 from accounts.telegram.outcomes import CheckOutcome, CheckResult
+from accounts.telegram.route import ProxyRoute
 from accounts.vault.crypto import VaultKeyError
 from alerts.models import Severity
 from alerts.services import alert_raise
@@ -77,6 +79,7 @@ class _Job:
     endpoint: Endpoint | None = None
     profile: ClientProfile | None = None
     result: CheckResult | None = None
+    proxy: ProxyRoute | None = None
 
 
 def _job_for(account: TelegramAccount) -> _Job:
@@ -84,7 +87,13 @@ def _job_for(account: TelegramAccount) -> _Job:
     never its batch's: the other accounts are still checked and every lease is released."""
     try:
         record = account_vault_entry(account).record
-        return _Job(account, record, endpoint_for(record), profile_for(record, account.device))
+        job = _Job(account, record, endpoint_for(record), profile_for(record, account.device, account.api_id))
+        if account.proxy_id is None:
+            return job
+        if not account.proxy.enabled:  # never direct instead: the account waits for its proxy
+            return _Job(account, result=CheckResult(CheckOutcome.PROXY_ERROR, f"proxy {account.proxy_id} is disabled"))
+        job.proxy = proxy_route(account.proxy)
+        return job
     except (VaultKeyError, OSError, SessionFormatError, ImproperlyConfigured) as exc:
         reason = str(exc) if not isinstance(exc, OSError) else f"its session cannot be read ({exc.strerror})"
         logger.error("Account %s cannot be checked: %s", account.pk, reason)
@@ -111,18 +120,19 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     ``progress`` hears each check as it ends (from the event loop's thread).
     """
     # Teams come along: the transition hook names each account's team (no query per account in a storm).
-    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team"))
+    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
     try:
         jobs = [_job_for(account) for account in accounts]
         breakers = DcBreakers()
         results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.
-        results = [dc_down_result(r) if r.outcome in TRANSPORT and breakers.was_open(job.endpoint) else r
-                   for job, r in zip(jobs, results, strict=True)]  # fmt: skip
+        results = [dc_down_result(r) if r.outcome in TRANSPORT and job.proxy is None and breakers.was_open(job.endpoint)
+                   else r for job, r in zip(jobs, results, strict=True)]  # fmt: skip
         for result in results:
             CHECK_OUTCOMES.labels(result.outcome).inc()
             CHECK_SECONDS.observe(result.latency_ms / 1000)
         _announce_breakers(breakers, jobs, results)
+        proxies_note([(job.account.proxy_id, r) for job, r in zip(jobs, results, strict=True) if job.account.proxy_id])
         return _record_all([(job.account, result) for job, result in zip(jobs, results, strict=True)], owner)
     finally:
         leases_release([a.pk for a in accounts], owner=owner)
@@ -137,7 +147,10 @@ async def _check_all(jobs: list[_Job], breakers: DcBreakers, progress) -> list[C
             result = job.result
         else:
             async with gate:
-                if breakers.is_open(job.endpoint):
+                if job.proxy is not None:  # the DC's breaker is about direct paths; a proxy answers for itself
+                    result = await session_check(job.record, endpoint=job.endpoint, profile=job.profile,
+                                                 timeout=timeout, proxy=job.proxy)  # fmt: skip
+                elif breakers.is_open(job.endpoint):
                     result = dc_down_result()
                 else:
                     result = await session_check(job.record, endpoint=job.endpoint, profile=job.profile,

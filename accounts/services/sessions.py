@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import DataError, IntegrityError, transaction
 
-from accounts.models import Team, TelegramAccount
+from accounts.models import Proxy, Team, TelegramAccount
 from accounts.services.guard import account_require
+from accounts.services.proxies import proxy_create
 from accounts.services.teams import account_grants_for_team, team_for_import
 from accounts.sessions import (
     InputFile,
@@ -26,6 +27,8 @@ from accounts.sessions import (
     telethon_sqlite_export,
     telethon_string_export,
 )
+from accounts.telegram.identities import identity_for
+from accounts.telegram.proxy_url import ProxySpec
 from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
 from accounts.vault.storage import session_storage
@@ -65,8 +68,13 @@ def session_import(
     progress: Callable[[int], None] | None = None,
     parsed_count: Callable[[int], None] | None = None,
     report: ImportReport | None = None,
+    proxy: ProxySpec | None = None,
 ) -> ImportReport:
     """Parse, deduplicate by auth key, seal and store each session; one account per new key.
+
+    Each account keeps the proxy its sidecar names, else ``proxy`` (import_sessions --proxy), else none; a proxy
+    not yet known is added for the import's team. An account without an app identity of its own gets a real
+    app's (accounts.telegram.identities), pinned from then on.
 
     ``parsed_count`` hears how many sessions the files held (zips expand) before any is stored;
     ``progress`` hears each one done. Each file is stored whole or not at all, and ``report`` (the
@@ -90,8 +98,9 @@ def session_import(
     visible = set(mine.values_list("pk", flat=True))
     seen: dict[str, int | None] = {sha: pk if pk in visible else None for sha, pk in known.values_list(
         "auth_key_sha256", "pk")}  # fmt: skip
+    proxies = _ProxiesForImport(actor, team, proxy)
     for item in parsed:
-        report.outcomes.append(_import_one(actor, item, seen, team, keys, storage))
+        report.outcomes.append(_import_one(actor, item, seen, team, keys, storage, proxies))
         if progress:
             progress(1)
     storage.sync_directory()
@@ -106,7 +115,7 @@ def session_import(
 
 
 def _import_one(
-    actor, item: ParsedSession | Rejection, seen: dict[str, int | None], team, keys, storage
+    actor, item: ParsedSession | Rejection, seen: dict[str, int | None], team, keys, storage, proxies
 ) -> ImportOutcome:
     if isinstance(item, Rejection):
         return ImportOutcome(item.name, "rejected", reason=item.reason)
@@ -114,7 +123,13 @@ def _import_one(
     if sha in seen:
         return ImportOutcome(item.name, "duplicate", seen[sha], "this auth key is already stored")
     account = _account_from(item, team)
-    entry = VaultEntry(item.record, api_hash=item.profile.api_hash, two_fa=item.profile.two_fa)
+    try:
+        account.proxy = proxies.get(item.profile.proxy)
+    except (PermissionDenied, ValueError) as exc:
+        return ImportOutcome(item.name, "rejected", reason=f"its proxy: {exc}"[:300])
+    identity = identity_for(account, item.record, has_hash=bool(item.profile.api_hash))
+    api_hash = item.profile.api_hash or (identity.api_hash if identity else None)
+    entry = VaultEntry(item.record, api_hash=api_hash, two_fa=item.profile.two_fa)
     try:
         with transaction.atomic():
             account.save()
@@ -122,7 +137,8 @@ def _import_one(
                 account_grants_for_team([account], team)
             audit_record(
                 actor=actor, action="session.import", target=account,
-                details={"file": item.name[-200:], "format": str(item.record.source_format)},
+                details={"file": item.name[-200:], "format": str(item.record.source_format),
+                         "proxy": account.proxy_id, "identity": account.device.get("identity", "own")},
             )  # fmt: skip
             storage.save(account.vault_name, ContentFile(seal(entry, keys)))
     except IntegrityError:
@@ -162,6 +178,29 @@ def _account_from(item: ParsedSession, team: Team | None) -> TelegramAccount:
     )
 
 
+class _ProxiesForImport:
+    """The Proxy row for each proxy an import names: found (one the importer may use) or added, once per import."""
+
+    def __init__(self, actor, team: Team | None, default: ProxySpec | None) -> None:
+        self.actor, self.team, self.default = actor, team, default
+        self.known: dict[tuple, Proxy] = {}
+
+    def get(self, spec: ProxySpec | None) -> Proxy | None:
+        spec = spec or self.default
+        if spec is None:
+            return None
+        key = (spec.kind, spec.host, spec.port, spec.username)
+        if key not in self.known:
+            found = Proxy.objects.filter(kind=spec.kind, host=spec.host, port=spec.port, username=spec.username)
+            proxy = found.first()
+            if proxy is None:
+                proxy = proxy_create(actor=self.actor, spec=spec, team=self.team)
+            elif not Proxy.objects.restrict(self.actor).filter(pk=proxy.pk).exists():
+                raise PermissionDenied("it is another team's proxy")
+            self.known[key] = proxy
+        return self.known[key]
+
+
 def account_vault_entry(account: TelegramAccount) -> VaultEntry:
     """Decrypt an account's session into memory. For checks and exports only; never log the result."""
     storage = session_storage()
@@ -192,7 +231,26 @@ EXPORT_FORMATS: dict[str, tuple[str, Callable[[SessionRecord], bytes | str], str
     "telethon_string": (".telethon.txt", telethon_string_export, "text/plain"),
     "pyrogram_session": (".pyrogram.session", pyrogram_sqlite_export, "application/vnd.sqlite3"),
     "pyrogram_string": (".pyrogram.txt", pyrogram_string_export, "text/plain"),
+    # The .session with the .json sidecar tools read beside it: the app and device go along, so the session is
+    # not seen as a new device wherever it is used next.
+    "telethon_session_json": (".zip", telethon_sqlite_export, "application/zip"),
 }
+SIDECAR_DEVICE = ("device", "sdk", "app_version", "lang_code", "system_lang_code", "lang_pack", "system_lang_pack")
+
+
+def _with_sidecar(account: TelegramAccount, entry: VaultEntry, session: bytes) -> bytes:
+    import io
+    import json
+    import zipfile
+
+    doc = {"app_id": account.api_id, "app_hash": entry.api_hash, "phone": account.phone or None,
+           "username": account.username or None, "id": account.telegram_user_id,
+           **{name: account.device[name] for name in SIDECAR_DEVICE if account.device.get(name)}}  # fmt: skip
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"account-{account.pk}.session", session)
+        archive.writestr(f"account-{account.pk}.json", json.dumps({k: v for k, v in doc.items() if v is not None}))
+    return buffer.getvalue()
 
 
 def session_export(*, actor, account: TelegramAccount, export_format: str, reason: str = "") -> SessionExport:
@@ -200,7 +258,10 @@ def session_export(*, actor, account: TelegramAccount, export_format: str, reaso
         raise ValueError(f"unknown export format {export_format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     account_require(actor=actor, account=account, codename="export_session", action="session.export")
     suffix, exporter, content_type = EXPORT_FORMATS[export_format]
-    content = exporter(account_vault_entry(account).record)
+    entry = account_vault_entry(account)
+    content = exporter(entry.record)
+    if export_format == "telethon_session_json":
+        content = _with_sidecar(account, entry, content)
     if isinstance(content, str):
         content = content.encode("ascii")
     # The event is written before anything leaves: no event, no export.
@@ -218,10 +279,23 @@ class RotationReport:
     total: int = 0
     rotated: int = 0
     failed: list[tuple[int, str]] = field(default_factory=list)
+    proxies_rotated: int = 0
+    proxies_failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _proxies_reseal(keys, report: RotationReport) -> None:
+    """Proxies' sealed passwords and secrets go under the newest key too: dropping the old key loses nothing."""
+    for pk, sealed in Proxy.objects.filter(has_secret=True).order_by("pk").values_list("pk", "sealed"):
+        try:
+            Proxy.objects.filter(pk=pk).update(sealed=reseal(bytes(sealed), keys))
+        except VaultKeyError as exc:
+            report.proxies_failed.append((pk, str(exc)))
+        else:
+            report.proxies_rotated += 1
 
 
 def vault_rotate(*, actor, progress: Callable[[int], None] | None = None, workers: int = 8) -> RotationReport:
-    """Re-encrypt every stored session under the newest key.
+    """Re-encrypt every stored session (and every proxy's secret) under the newest key.
 
     Each file is replaced atomically, and every older key still decrypts, so an
     interrupted run leaves every file readable; running again finishes the job.
@@ -255,12 +329,14 @@ def vault_rotate(*, actor, progress: Callable[[int], None] | None = None, worker
             if progress:
                 progress(1)
     storage.sync_directory()
+    _proxies_reseal(keys, report)
     VAULT_OPERATIONS.labels("rotate").inc(report.rotated)
-    outcome = Outcome.ALLOWED if not report.failed else Outcome.FAILED
+    outcome = Outcome.ALLOWED if not report.failed and not report.proxies_failed else Outcome.FAILED
     with transaction.atomic():
         audit_record(
             actor=actor, action="vault.rotate", outcome=outcome,
-            details={"stage": "done", "total": report.total, "rotated": report.rotated, "failed": len(report.failed)},
+            details={"stage": "done", "total": report.total, "rotated": report.rotated, "failed": len(report.failed),
+                     "proxies_rotated": report.proxies_rotated, "proxies_failed": len(report.proxies_failed)},
         )  # fmt: skip
     logger.info("Vault rotation: %s of %s rotated, %s failed", report.rotated, report.total, len(report.failed))
     return report

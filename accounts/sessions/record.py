@@ -47,6 +47,7 @@ class AccountProfile:
     username: str | None = None
     two_fa: str | None = field(default=None, repr=False)
     device: dict[str, str] = field(default_factory=dict)
+    proxy: object | None = field(default=None, repr=False)  # a ProxySpec: where this account's connections leave from
 
 
 @dataclass(frozen=True)

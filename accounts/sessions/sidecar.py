@@ -50,6 +50,7 @@ def sidecar_parse(data: bytes) -> AccountProfile:
                 raise SessionFormatError(f"JSON sidecar's {name} must be text")
             device[name] = str(value)[:200]
     return AccountProfile(
+        proxy=_proxy(doc.get("proxy")),
         api_id=api_id,
         api_hash=api_hash,
         phone=phone,
@@ -58,6 +59,36 @@ def sidecar_parse(data: bytes) -> AccountProfile:
         two_fa=two_fa or None,
         device=device,
     )
+
+
+def _proxy(value):
+    """The proxy a sidecar names, as tools write it: a URL or link, [type, host, port, rdns, user, pass] (Telethon's
+    tuple), or {"proxy_type"/"type", "addr"/"host", "port", "username", "password"}."""
+    from accounts.telegram.proxy_url import ProxySpec, ProxyUrlError, proxy_url_parse
+
+    if value is None or value == "" or value == []:
+        return None
+    try:
+        if isinstance(value, str):
+            return proxy_url_parse(value)
+        if isinstance(value, list) and 3 <= len(value) <= 6:
+            kind, host, port, *rest = value
+            user, password = [*rest[1:], "", ""][:2]
+            value = {"type": kind, "host": host, "port": port, "username": user, "password": password}
+        if isinstance(value, dict):
+            kind = str(value.get("proxy_type", value.get("type", ""))).lower()
+            kind = {"2": "socks5", "3": "http"}.get(kind, kind)  # PySocks' numbers, as some tools store them
+            port = value.get("port")
+            if kind not in ("socks5", "http") or isinstance(port, bool) or not isinstance(port, int | str):
+                raise ProxyUrlError("type must be socks5 or http, with a host and a port")
+            spec = proxy_url_parse(f"{kind}://{value.get('addr', value.get('host', ''))}:{port}")
+            user, password = value.get("username") or "", value.get("password") or ""
+            if not isinstance(user, str) or not isinstance(password, str):
+                raise ProxyUrlError("username and password must be text")
+            return ProxySpec(spec.kind, spec.host, spec.port, user[:255], password[:1024])
+        raise ProxyUrlError("give a URL, a [type, host, port, rdns, user, pass] list or an object")
+    except ProxyUrlError as exc:
+        raise SessionFormatError(f"JSON sidecar's proxy: {exc}") from None
 
 
 def _optional_int(doc: dict, *names: str, maximum: int) -> int | None:

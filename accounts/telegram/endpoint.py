@@ -50,8 +50,9 @@ def endpoints_configured() -> list[Endpoint]:
     return [Endpoint(host, DEFAULT_PORT, dc) for dc, host in sorted(table.items())]
 
 
-def profile_for(record: SessionRecord, device: dict[str, str]) -> ClientProfile:
-    api_id = record.api_id or settings.TELEGRAM_API_ID
+def profile_for(record: SessionRecord, device: dict[str, str], api_id: int | None = None) -> ClientProfile:
+    """As the account's own app and device (pinned at import), never a global default when it has its own."""
+    api_id = api_id or record.api_id or settings.TELEGRAM_API_ID
     if not api_id:
         raise ImproperlyConfigured("no API id for this account: set TELEGRAM_API_ID or import its JSON sidecar")
     return ClientProfile(

@@ -21,6 +21,7 @@ from accounts.sessions import SessionRecord
 from accounts.telegram.endpoint import ClientProfile, Endpoint
 from accounts.telegram.errors import outcome_for
 from accounts.telegram.outcomes import CheckOutcome, CheckResult
+from accounts.telegram.route import ProxyRoute
 
 
 class _Loggers(dict):
@@ -33,30 +34,57 @@ LOGGERS = _Loggers()
 
 
 async def session_check(
-    record: SessionRecord, *, endpoint: Endpoint, profile: ClientProfile, timeout: float
-) -> CheckResult:
+    record: SessionRecord, *, endpoint: Endpoint, profile: ClientProfile, timeout: float,
+    proxy: ProxyRoute | None = None,
+) -> CheckResult:  # fmt: skip
+    """With a proxy, the connection goes through it or nowhere: a failure to get through it (down, refused,
+    wrong credentials, stalled) is `proxy_error`, never a reason to dial the DC directly."""
     sender = MTProtoSender(
         AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False, connect_timeout=timeout
     )
     started = time.monotonic()
+    connected = False
     try:
         async with asyncio.timeout(timeout):
-            await sender.connect(ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS))
+            if proxy is None:
+                connection = ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS)
+            else:
+                connection = proxy.connection(endpoint, LOGGERS)
+            await sender.connect(connection)
+            connected = True
             await sender.send(functions.InvokeWithLayerRequest(LAYER, _init(profile)))
             users = await sender.send(functions.users.GetUsersRequest([types.InputUserSelf()]))
+            latency = _ms(started)
+            country = await _exit_country(sender) if proxy is not None else None
         user_id = users[0].id if users else None
-        return CheckResult(CheckOutcome.OK, latency_ms=_ms(started), user_id=user_id)
+        return CheckResult(CheckOutcome.OK, latency_ms=latency, user_id=user_id, country=country)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             raise  # we are being cancelled; not the server's doing
+        if proxy is not None and not connected:
+            return CheckResult(CheckOutcome.PROXY_ERROR, f"proxy {proxy.proxy_id} closed the connection", _ms(started))
         # Telethon cancels the pending request when the server closes the connection under it.
         return CheckResult(CheckOutcome.NETWORK, "connection closed mid-request", _ms(started))
     except Exception as exc:
+        if proxy is not None and not connected:
+            reason = "stalled" if isinstance(exc, TimeoutError) else "unreachable, refused us or failed"
+            return CheckResult(CheckOutcome.PROXY_ERROR, f"proxy {proxy.proxy_id} {reason}"[:200], _ms(started))
         outcome, detail, seconds = outcome_for(exc)
         return CheckResult(outcome, detail, _ms(started), flood_seconds=seconds)
     finally:
         await _close(sender)
+
+
+async def _exit_country(sender: MTProtoSender) -> str | None:
+    """Where Telegram places the proxy's exit address (help.getNearestDc, which the official apps ask at start):
+    an account whose country changes is one Telegram may log out. Best effort: the check's answer stands."""
+    try:
+        nearest = await sender.send(functions.help.GetNearestDcRequest())
+    except Exception as exc:
+        logging.getLogger(__name__).debug("help.getNearestDc failed: %s", type(exc).__name__)
+        return None
+    return (nearest.country or "").upper()[:2] or None
 
 
 def _init(profile: ClientProfile) -> functions.InitConnectionRequest:

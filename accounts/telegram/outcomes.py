@@ -17,6 +17,7 @@ class CheckOutcome(enum.StrEnum):
     SERVER_ERROR = "server_error"
     DC_DOWN = "dc_down"  # the DC's circuit breaker is open: the DC failed, not this account
     ERROR = "error"  # the check could not start (vault, session, configuration): ours to fix, not Telegram's
+    PROXY_ERROR = "proxy_error"  # the account's proxy is down, refused us or stalled: neither Telegram nor the account
 
     @property
     def permanent(self) -> bool:
@@ -34,3 +35,4 @@ class CheckResult:
     latency_ms: int = 0
     flood_seconds: int | None = None
     user_id: int | None = None
+    country: str | None = None  # through a proxy: the country Telegram places its exit address in

@@ -45,7 +45,7 @@ def _shell(env: dict[str, str], code: str) -> str:
 def test_import_sessions_walks_folders_and_summarises(site, tmp_path) -> None:
     folder, _keys = _folder(tmp_path, 6)
     (folder / "junk.session").write_bytes(os.urandom(300))
-    (folder / "acc0.json").write_text(json.dumps({"app_id": 2040, "phone": "+14155550100"}))
+    (folder / "acc0.json").write_text(json.dumps({"app_id": 4242, "phone": "+14155550100"}))
 
     first = manage("import_sessions", str(folder), env=site)
     second = manage("import_sessions", str(folder), env=site)
@@ -55,7 +55,7 @@ def test_import_sessions_walks_folders_and_summarises(site, tmp_path) -> None:
     assert f"rejected {folder / 'junk.session'}: not a session" in first.stdout
     assert "100%" in first.stderr  # the progress bar ran to the end
     assert "imported 0, duplicates 6, rejected 1" in second.stdout
-    phone = _shell(site, "from accounts.models import TelegramAccount as T; print(T.objects.get(api_id=2040).phone)")
+    phone = _shell(site, "from accounts.models import TelegramAccount as T; print(T.objects.get(api_id=4242).phone)")
     assert phone.strip() == "+14155550100"
 
 

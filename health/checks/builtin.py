@@ -58,19 +58,24 @@ class TelegramCheck(HealthCheck):
     name, critical, timeout = "telegram", False, 6.0
 
     def run(self) -> Finding:
-        from accounts.models import EndpointProbe
+        from accounts.models import EndpointProbe, Proxy, ProxyStatus
         from accounts.telegram.endpoint import endpoints_configured
 
         fresh = timezone.now() - dt.timedelta(minutes=3)
         probes = list(EndpointProbe.objects.filter(checked_at__gte=fresh))
+        down = list(Proxy.objects.filter(enabled=True, status=ProxyStatus.DOWN, accounts__isnull=False).distinct()
+                    .values_list("pk", flat=True)[:50])  # fmt: skip
+        proxies = f"; {len(down)} proxy(ies) in use down" if down else ""
         if probes:  # the network monitor's recent measurements
             up = [p for p in probes if p.reachable]
-            message = f"{len(up)} of {len(probes)} endpoints reachable (network monitor)"
-            return Finding(bool(up), message, {p.endpoint: p.latency_ms for p in probes}, warn=len(up) < len(probes))
+            message = f"{len(up)} of {len(probes)} endpoints reachable (network monitor){proxies}"
+            details = {p.endpoint: p.latency_ms for p in probes} | ({"proxies_down": down} if down else {})
+            return Finding(bool(up), message, details, warn=len(up) < len(probes) or bool(down))
         endpoint = endpoints_configured()[0]
         with socket.create_connection((endpoint.host, endpoint.port), timeout=3):
             pass
-        return Finding(True, f"{endpoint.host}:{endpoint.port} accepts connections")
+        details = {"proxies_down": down} if down else {}
+        return Finding(True, f"{endpoint.host}:{endpoint.port} accepts connections{proxies}", details, warn=bool(down))
 
 
 class SessionStoreCheck(HealthCheck):

@@ -20,7 +20,7 @@ from zlib import crc32
 
 from telethon.crypto import AuthKey
 from telethon.extensions import BinaryReader
-from telethon.tl import functions
+from telethon.tl import functions, types
 
 from tests.mtproto_dc import replies
 from tests.mtproto_dc.crypto import client_message_decrypt, server_message_encrypt
@@ -62,6 +62,7 @@ class KeyStats:
     active: int = 0
     max_active: int = 0
     requests: Counter = field(default_factory=Counter)
+    identities: list = field(default_factory=list)  # (api_id, device, system, app version, lang) of each InitConnection
 
 
 @dataclass
@@ -81,6 +82,8 @@ class LoopbackDC:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.peers: list[tuple[str, int]] = []  # the address of every connection, to prove which path it took
+        self.country = "NL"  # what help.getNearestDc says of the caller's address (a test moves it)
 
     # --- scripting -------------------------------------------------------
     def add_key(self, key: bytes, behaviour: Behaviour = OK, user_id: int = 100_000) -> None:
@@ -142,6 +145,7 @@ class LoopbackDC:
     # --- protocol --------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.peers.append(writer.get_extra_info("peername")[:2])
         entry: _Key | None = None
         send_seq = 0
 
@@ -198,6 +202,9 @@ class LoopbackDC:
         request = BinaryReader(body).tgread_object()
         while isinstance(request, WRAPPERS):
             entry.stats.requests[type(request).__name__] += 1
+            if isinstance(request, functions.InitConnectionRequest):
+                entry.stats.identities.append((request.api_id, request.device_model, request.system_version,
+                                               request.app_version, request.lang_code))  # fmt: skip
             request = request.query
         name = type(request).__name__
         entry.stats.requests[name] += 1
@@ -208,6 +215,8 @@ class LoopbackDC:
             return replies.rpc_result(msg_id, replies.config(self.dc_id, self.host, self.port))
         if isinstance(request, functions.PingRequest | functions.PingDelayDisconnectRequest):
             return replies.pong(msg_id, request.ping_id)
+        if isinstance(request, functions.help.GetNearestDcRequest):  # the country of the address it sees
+            return replies.rpc_result(msg_id, types.NearestDc(self.country, self.dc_id, self.dc_id)._bytes())
         if isinstance(request, functions.updates.GetStateRequest):
             return replies.rpc_result(msg_id, replies.updates_state())
         if isinstance(request, functions.updates.GetDifferenceRequest):

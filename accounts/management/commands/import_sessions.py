@@ -11,6 +11,7 @@ from tqdm import tqdm
 from accounts.models import Team
 from accounts.services import ImportReport, session_import
 from accounts.sessions import InputFile
+from accounts.telegram.proxy_url import ProxyUrlError, proxy_url_parse
 from project.actors import SystemActor
 
 CHUNK_FILES = 500
@@ -22,9 +23,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", help="files or folders (searched recursively)")
         parser.add_argument("--team", help="name of the team that will own the imported accounts")
+        parser.add_argument("--proxy", help="a proxy URL or link every new account goes through (unless its "
+                                             "sidecar names its own), e.g. socks5://user:pass@host:port")  # fmt: skip
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args: object, paths: list[str], team: str | None, no_progress: bool, **options: object) -> None:
+    def handle(self, *args: object, paths: list[str], team: str | None, no_progress: bool, proxy: str | None = None,
+               **options: object) -> None:  # fmt: skip
+        spec = None
+        if proxy is not None:
+            try:
+                spec = proxy_url_parse(proxy)
+            except ProxyUrlError as exc:
+                raise CommandError(f"--proxy: {exc}") from None
         owner = None
         if team is not None:
             owner = Team.objects.filter(name=team).first()
@@ -38,7 +48,7 @@ class Command(BaseCommand):
         with tqdm(total=len(files), unit="file", disable=no_progress, file=sys.stderr) as bar:
             for chunk in _chunks(files):
                 inputs = [InputFile(str(path), _read(path)) for path in chunk]
-                chunk_report = session_import(actor=actor, files=inputs, team=owner)
+                chunk_report = session_import(actor=actor, files=inputs, team=owner, proxy=spec)
                 report.outcomes.extend(chunk_report.outcomes)
                 bar.update(len(chunk))
         for outcome in report.outcomes:

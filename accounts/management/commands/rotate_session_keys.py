@@ -27,6 +27,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for pk, reason in report.failed:
             self.stdout.write(f"failed account {pk}: {reason}")
-        self.stdout.write(f"rotated {report.rotated} of {report.total}, failed {len(report.failed)}")
-        if report.failed:
+        for pk, reason in report.proxies_failed:
+            self.stdout.write(f"failed proxy {pk}: {reason}")
+        proxies = f"proxy secrets rotated {report.proxies_rotated}, failed {len(report.proxies_failed)}"
+        self.stdout.write(f"rotated {report.rotated} of {report.total}, failed {len(report.failed)}; {proxies}")
+        if report.failed or report.proxies_failed:
             raise SystemExit(1)
