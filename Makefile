@@ -22,11 +22,12 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 setup: $(VENV)/.run-installed
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/python manage.py ensure_admin
+	@echo "database migrated, static files collected"
 
-# Web (gunicorn), worker and beat in the foreground; Ctrl-C stops all three.
+# Web (gunicorn), worker and beat in the foreground; Ctrl-C stops all three. Once the worker is ready, the
+# first admin is made (ensure_admin) and, the first time, its password is printed last, in a box.
 run: setup
 	@echo "tgfleet on http://$(HOST):$(WEB_PORT)/admin/ (Ctrl-C stops web, worker and beat)"
 	exec $(BIN)/python -m project.runstack

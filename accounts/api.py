@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -16,16 +17,18 @@ from rest_framework.response import Response
 
 from accounts.api_proxies import proxy_visible
 from accounts.downloads import session_download
+from accounts.filters import AccountFilter
 from accounts.models import ACCOUNT_ID_PATTERN, Job, TelegramAccount
 from accounts.serializers import (
     AccountChangeSerializer,
     AccountSerializer,
+    CheckRecordSerializer,
     CheckResponseSerializer,
     ExportRequestSerializer,
     ImportRequestSerializer,
     JobSerializer,
 )
-from accounts.services import account_for_action, account_update, session_export
+from accounts.services import account_delete, account_for_action, account_update, session_export
 from accounts.services.check_jobs import check_job_create, check_job_wait
 from accounts.services.imports import import_job_create, job_for, job_progress
 from accounts.services.proxies import proxy_assign
@@ -35,7 +38,9 @@ from accounts.vault.crypto import VaultKeyError
 
 
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = AccountFilter
     serializer_class = AccountSerializer
     # Plain ASCII decimals only (no "1e3", "01", full-width digits or 70 digits): anything else is 404
     # before a query or an audit event could read it as some other account.
@@ -44,10 +49,28 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return TelegramAccount.objects.restrict(self.request.user).select_related("team")
 
+    @extend_schema(responses={204: None}, description="Delete the account and its vault file (audited).")
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="delete_telegramaccount", action="account.delete"
+        )
+        account_delete(actor=request.user, account=account)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: CheckRecordSerializer(many=True)}, filters=False,
+                   description="The account's check history, newest first (CHECK_HISTORY_DAYS are kept).")  # fmt: skip
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def checks(self, request: Request, pk: str | None = None) -> Response:
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="view_telegramaccount", action="account.view"
+        )
+        page = self.paginate_queryset(account.checks.order_by("-at", "-pk"))
+        return self.get_paginated_response(CheckRecordSerializer(page, many=True).data)
+
     @extend_schema(
         request=AccountChangeSerializer,
         responses={200: AccountSerializer},
-        description="Change an account's label, notes or proxy (through the services, audited).",
+        description="Change an account's label, notes, team or proxy (through the services, audited).",
     )
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         form = AccountChangeSerializer(data=request.data, partial=True)
@@ -63,8 +86,13 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
                 proxy_assign(actor=request.user, accounts=[account], proxy=proxy)
             except ValueError as exc:
                 raise ValidationError({"proxy": [str(exc)]}) from None
-        if data:
-            account_update(actor=request.user, account=account, **data)
+        try:
+            if "team" in data:
+                data["team"] = team_chosen(actor=request.user, team_id=data["team"], action="permission.change")
+            if data:
+                account_update(actor=request.user, account=account, **data)
+        except TeamChoiceError as exc:
+            raise ValidationError({"team": [str(exc)]}) from None
         account = TelegramAccount.objects.select_related("team").get(pk=account.pk)
         return Response(AccountSerializer(account).data)
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import TelegramAccount
+from accounts.models import CheckRecord, TelegramAccount
 from accounts.services import EXPORT_FORMATS
 
 
@@ -18,6 +18,11 @@ class AccountSerializer(serializers.ModelSerializer):
             "dc_id",
             "test_server",
             "status",
+            "last_checked_at",
+            "last_outcome",
+            "consecutive_failures",
+            "next_check_at",
+            "flood_wait_until",
             "team",
             "proxy",
             "api_id",
@@ -32,8 +37,22 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CheckRecordSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CheckRecord
+        fields = ["at", "outcome", "detail", "latency_ms"]
+        read_only_fields = fields
+
+
 class AccountChangeSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, max_length=200)
+    team = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="a team's id (your own teams only, unless you see every account)",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     proxy = serializers.IntegerField(
         required=False,

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -7,14 +8,28 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from alerts.botapi import UNCONFIGURED
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Silence
 from alerts.selectors import delivery_totals, routes_with_stats, silence_scope_error
 from alerts.services import alert_test_send
 from audit.services import audit_denied
 
 
+class UnconfiguredWarning:
+    """Every alerts page says so when no bot token is set: nothing is lost, but nothing goes out either."""
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        _warn_unconfigured(request)
+        return super().changelist_view(request, extra_context)
+
+
+def _warn_unconfigured(request: HttpRequest) -> None:
+    if not settings.TELEGRAM_BOT_TOKEN:
+        messages.warning(request, f"{UNCONFIGURED}; set it (and TELEGRAM_CHAT_ID) and restart.")
+
+
 @admin.register(Route)
-class RouteAdmin(admin.ModelAdmin):
+class RouteAdmin(UnconfiguredWarning, admin.ModelAdmin):
     list_display = ["name", "chat_id", "kind_pattern", "min_severity", "enabled", "sent", "failed", "suppressed",
                     "silenced", "pending", "last_success_at", "last_error"]  # fmt: skip
     readonly_fields = ["sent", "failed", "suppressed", "silenced", "pending", "last_success_at", "last_error",
@@ -77,6 +92,7 @@ class RouteAdmin(admin.ModelAdmin):
         """Delivery statistics: the outbox by state, each route's counters, recent failures, active silences."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        _warn_unconfigured(request)
         now = timezone.now()
         context = {
             **self.admin_site.each_context(request),
@@ -108,7 +124,7 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Silence)
-class SilenceAdmin(admin.ModelAdmin):
+class SilenceAdmin(UnconfiguredWarning, admin.ModelAdmin):
     list_display = ["kind_pattern", "key_pattern", "until", "reason", "created_by"]
     exclude = ["created_by"]
 
@@ -142,7 +158,7 @@ class SilenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(UnconfiguredWarning, admin.ModelAdmin):
     list_display = ["kind", "key", "severity", "state", "count", "summary", "last_seen"]
     list_filter = ["state", "kind", "severity"]
     search_fields = ["key", "summary"]
@@ -153,7 +169,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(UnconfiguredWarning, admin.ModelAdmin):
     list_display = ["alert", "route", "event", "state", "created_at", "sent_at", "attempts", "last_error"]
     list_filter = ["state", "event", "route"]
     readonly_fields = [f.name for f in Notification._meta.fields]

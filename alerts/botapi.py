@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 TEXT_LIMIT = 4096
 
@@ -28,6 +27,7 @@ class SendResult:
     error: str = ""
 
 
+UNCONFIGURED = "TELEGRAM_BOT_TOKEN is not set: alerts wait in the outbox until it is"
 PERMANENT_MARKERS = ("bot was kicked", "bot was blocked", "chat not found", "user is deactivated",
                      "bot is not a member", "have no rights to send", "group chat was deleted")  # fmt: skip
 
@@ -35,7 +35,7 @@ PERMANENT_MARKERS = ("bot was kicked", "bot was blocked", "chat not found", "use
 def bot_message_send(*, chat_id: str, text: str, thread_id: int | None = None) -> SendResult:
     token = settings.TELEGRAM_BOT_TOKEN
     if not token:
-        raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is not set; alerts cannot be delivered")
+        return SendResult(False, temporary=True, error=UNCONFIGURED)
     payload: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
                                   "link_preview_options": {"is_disabled": True}}  # fmt: skip
     if thread_id:

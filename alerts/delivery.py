@@ -45,6 +45,9 @@ class SweepReport:
 
 def deliver_sweep(*, budget_seconds: float = 45.0) -> SweepReport:
     report = SweepReport()
+    if not settings.TELEGRAM_BOT_TOKEN:  # nothing is claimed: every row waits, and goes out once a token is set
+        _no_token_warn()
+        return report
     deadline = time.monotonic() + budget_seconds
     _recover_stale(report)
     now = timezone.now()
@@ -66,6 +69,15 @@ def deliver_sweep(*, budget_seconds: float = 45.0) -> SweepReport:
             break
         _deliver_chat(chat_key, ids, deadline, report)
     return report
+
+
+_no_token_warned = {"at": 0.0}
+
+
+def _no_token_warn() -> None:
+    if not _no_token_warned["at"] or time.monotonic() - _no_token_warned["at"] > 600:
+        _no_token_warned["at"] = time.monotonic()
+        logger.warning("TELEGRAM_BOT_TOKEN is not set: alerts wait in the outbox until it is")
 
 
 def _recover_stale(report: SweepReport) -> None:

@@ -33,11 +33,32 @@ def commands() -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-def _relay(name: str, stream, lock: threading.Lock) -> None:
+READY_MARKER = " ready."  # Celery's "celery@host ready." once the worker takes tasks
+ADMIN_WAIT_SECONDS = 20
+
+
+def _relay(name: str, stream, lock: threading.Lock, ready: threading.Event | None = None) -> None:
     for line in stream:
+        if ready is not None and READY_MARKER in line:
+            ready.set()
         with lock:
             sys.stdout.write(f"{time.strftime('%H:%M:%S')} {name:<6} | {line}")
             sys.stdout.flush()
+
+
+def _admin_ensure(lock: threading.Lock) -> None:
+    """`manage.py ensure_admin`, its answer in a box that stands out from the processes' logs."""
+    result = subprocess.run([sys.executable, "manage.py", "ensure_admin"], capture_output=True, text=True)
+    lines = (result.stdout + result.stderr).strip().splitlines() or ["ensure_admin printed nothing"]
+    width = max(len(line) for line in lines)
+    box = [
+        "+" + "-" * (width + 2) + "+",
+        *(f"| {line.ljust(width)} |" for line in lines),
+        "+" + "-" * (width + 2) + "+",
+    ]
+    with lock:
+        sys.stdout.write("\n" + "\n".join(box) + "\n\n")
+        sys.stdout.flush()
 
 
 def _metrics_env(name: str) -> dict[str, str]:
@@ -55,6 +76,7 @@ def _metrics_env(name: str) -> dict[str, str]:
 
 def main() -> int:
     lock = threading.Lock()
+    worker_ready = threading.Event()
     procs: dict[str, subprocess.Popen[str]] = {}
     stopping = threading.Event()
 
@@ -74,8 +96,12 @@ def main() -> int:
             bufsize=1,
         )
         procs[name] = proc
-        threading.Thread(target=_relay, args=(name, proc.stdout, lock), daemon=True).start()
+        ready = worker_ready if name == "worker" else None
+        threading.Thread(target=_relay, args=(name, proc.stdout, lock, ready), daemon=True).start()
         print(f"{time.strftime('%H:%M:%S')} system | {name} started (pid {proc.pid})", flush=True)
+    # Last, once the banners have scrolled by: the first admin and (made now) their one-time password.
+    worker_ready.wait(ADMIN_WAIT_SECONDS)
+    _admin_ensure(lock)
 
     # Any one exiting on its own (or Ctrl-C) stops the others.
     while not stopping.is_set() and all(p.poll() is None for p in procs.values()):

@@ -29,6 +29,11 @@ async def _probe(endpoint: Endpoint, timeout: float) -> tuple[bool, int | None, 
 
 
 def endpoints_probe(*, timeout: float = 5.0) -> list[EndpointProbe]:
+    """Probe every configured endpoint; with no accounts there is nothing to reach, and nothing is dialled."""
+    from accounts.models import TelegramAccount
+
+    if not TelegramAccount.objects.exists():
+        return []
     endpoints = endpoints_configured()
 
     async def all_probes():

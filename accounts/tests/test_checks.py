@@ -158,8 +158,11 @@ def test_an_account_without_an_api_id_is_its_own_error_and_not_its_batchs(vault,
     assert CheckRecord.objects.get(account=broken).outcome == "error"
 
 
-def test_the_network_monitor_measures_each_endpoint(db, telegram_dc) -> None:
+def test_the_network_monitor_measures_each_endpoint(vault, telegram_dc) -> None:
     from accounts.telegram.monitor import endpoints_probe
+
+    assert endpoints_probe(timeout=2) == [] and telegram_dc.peers == []  # no accounts: nothing to reach
+    _account(telegram_dc)
 
     [probe] = endpoints_probe(timeout=2)
 
@@ -167,11 +170,12 @@ def test_the_network_monitor_measures_each_endpoint(db, telegram_dc) -> None:
     assert probe.endpoint == f"127.0.0.1:{telegram_dc.port}"
 
 
-def test_the_network_monitor_reports_an_unreachable_endpoint(db, settings, server_rsa_pem) -> None:
+def test_the_network_monitor_reports_an_unreachable_endpoint(vault, settings, server_rsa_pem) -> None:
     import socket
 
     from accounts.telegram.monitor import endpoints_probe
 
+    session_import(actor=SYSTEM, files=[InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())])
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         settings.TELEGRAM_SERVER_ADDRESS = ("127.0.0.1", sock.getsockname()[1])

@@ -121,3 +121,42 @@ def test_the_console_adds_a_proxy_by_url_and_shows_its_accounts(vault, admin_use
     assert TelegramAccount.objects.get(pk=account.pk).proxy_id == proxy.pk
     assert account.label in page and PROXY_PASSWORD not in page
     assert AuditEvent.objects.filter(action="admin.accounts.proxy.add").exists()
+
+
+def test_the_account_list_filters_by_status_and_search_and_refuses_a_bad_filter(vault, operator, blue_team) -> None:
+    first, _ = _accounts(blue_team, 2)
+    TelegramAccount.objects.filter(pk=first.pk).update(status="banned", label="shop-main")
+    client = _api(operator)
+
+    banned = client.get("/api/v1/accounts", {"status": "banned"}).json()["results"]
+    found = client.get("/api/v1/accounts", {"search": "SHOP"}).json()["results"]
+    bad = client.get("/api/v1/accounts", {"status": "sleepy"})
+
+    assert [a["id"] for a in banned] == [first.pk] == [a["id"] for a in found]
+    assert {"last_checked_at", "last_outcome", "consecutive_failures"} <= set(banned[0])
+    assert bad.status_code == 400 and "sleepy" in bad.json()["status"][0]
+
+
+def test_the_api_keeps_an_account_in_one_s_teams_deletes_it_and_shows_its_checks(
+    vault, operator, blue_team, red_team, viewer
+) -> None:
+    from django.utils import timezone
+
+    from accounts.models import CheckRecord
+
+    [account] = _accounts(blue_team)
+    CheckRecord.objects.create(account=account, at=timezone.now(), outcome="ok", latency_ms=12)
+    client = _api(operator)
+
+    elsewhere = client.patch(f"/api/v1/accounts/{account.pk}", {"team": red_team.pk}, format="json")
+    stayed = TelegramAccount.objects.filter(pk=account.pk, team=blue_team).exists()
+    checks = client.get(f"/api/v1/accounts/{account.pk}/checks")
+    by_viewer = _api(viewer).delete(f"/api/v1/accounts/{account.pk}")
+    deleted = client.delete(f"/api/v1/accounts/{account.pk}")
+
+    assert elsewhere.status_code == 403 and stayed
+    assert checks.status_code == 200 and [(c["outcome"], c["latency_ms"]) for c in checks.json()["results"]] == [
+        ("ok", 12)]  # fmt: skip
+    assert by_viewer.status_code == 403 and deleted.status_code == 204
+    assert not TelegramAccount.objects.filter(pk=account.pk).exists()
+    assert AuditEvent.objects.filter(action="account.delete", outcome="allowed", actor_name="operator").exists()

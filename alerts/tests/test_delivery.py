@@ -12,6 +12,7 @@ from alerts.delivery import deliver_sweep
 from alerts.models import Alert, Delivery, Notification, Route, Severity, Silence
 from alerts.services import alert_raise, alert_resolve
 from audit.models import AuditEvent
+from tests.botapi_server import TOKEN
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(60)]
 
@@ -312,3 +313,30 @@ def test_a_disabled_default_route_is_told_on_every_other_route_and_in_health(bot
     assert not Route.objects.get(name="default").enabled
     assert any(m.chat_id == "-100600" and "Route default" in m.text for m in bot.received)
     assert (finding.ok, finding.message) == (False, "route(s) disabled: default")
+
+
+def test_without_a_bot_token_alerts_wait_and_go_out_once_it_is_set(bot, settings, client, superuser) -> None:
+    from alerts.services import route_default
+    from health.checks.builtin import DeliveryCheck
+
+    route_default()
+    settings.TELEGRAM_BOT_TOKEN = None
+    _raise()
+
+    waiting = deliver_sweep()
+    health = DeliveryCheck().run()
+    client.force_login(superuser)
+    page = client.get("/admin/alerts/route/", follow=True).content.decode()
+    test = APIClient()
+    test.force_authenticate(superuser)
+    refused = test.post("/api/v1/alerts/test", {}, format="json")
+
+    assert (waiting.sent_messages, _states(), bot.received) == (0, {"pending": 1}, [])
+    assert not health.ok and "TELEGRAM_BOT_TOKEN is not set: 1 notification(s) wait" in health.message
+    assert "TELEGRAM_BOT_TOKEN is not set" in page
+    assert refused.status_code == 502 and "TELEGRAM_BOT_TOKEN is not set" in refused.json()["error"]
+
+    settings.TELEGRAM_BOT_TOKEN = TOKEN
+    sent = deliver_sweep()
+
+    assert (sent.sent_messages, _states(), len(bot.received)) == (1, {"sent": 1}, 1)

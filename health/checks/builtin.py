@@ -58,9 +58,11 @@ class TelegramCheck(HealthCheck):
     name, critical, timeout = "telegram", False, 6.0
 
     def run(self) -> Finding:
-        from accounts.models import EndpointProbe, Proxy, ProxyStatus
+        from accounts.models import EndpointProbe, Proxy, ProxyStatus, TelegramAccount
         from accounts.telegram.endpoint import endpoints_configured
 
+        if not TelegramAccount.objects.exists():
+            return Finding(True, "no accounts yet: nothing to reach")
         fresh = timezone.now() - dt.timedelta(minutes=3)
         probes = list(EndpointProbe.objects.filter(checked_at__gte=fresh))
         down = list(Proxy.objects.filter(enabled=True, status=ProxyStatus.DOWN, accounts__isnull=False).distinct()
@@ -125,7 +127,12 @@ class AccountsCheck(HealthCheck):
         latest = TelegramAccount.objects.order_by("-last_checked_at").values_list("last_checked_at", flat=True).first()
         stale_after = dt.timedelta(seconds=2 * settings.CHECK_INTERVAL_SECONDS + 300)
         details = {"total": total, "ok": ok, "latest_check": latest.isoformat() if latest else None}
-        if latest is None or timezone.now() - latest > stale_after:
+        if latest is None:
+            newest_wait = timezone.now() - stale_after
+            if not TelegramAccount.objects.filter(created_at__lt=newest_wait).exists():
+                return Finding(True, f"{total} account(s) waiting for their first check", details)
+            return Finding(False, "no recent checks: beat or the workers are stuck", details)
+        if timezone.now() - latest > stale_after:
             return Finding(False, "no recent checks: beat or the workers are stuck", details)
         share = ok / total
         message = f"{ok} of {total} accounts ok ({share:.0%})"
@@ -141,6 +148,10 @@ class DeliveryCheck(HealthCheck):
     def run(self) -> Finding:
         from alerts.models import Delivery, Notification, Route
 
+        if not settings.TELEGRAM_BOT_TOKEN:
+            waiting = Notification.objects.filter(state=Delivery.PENDING).count()
+            return Finding(False, f"TELEGRAM_BOT_TOKEN is not set: {waiting} notification(s) wait in the outbox "
+                           "and go out once it is set", {"waiting": waiting})  # fmt: skip
         disabled = list(Route.objects.filter(enabled=False).values_list("name", flat=True))
         oldest = Notification.objects.filter(state=Delivery.PENDING).order_by("created_at").values_list(
             "created_at", flat=True).first()  # fmt: skip

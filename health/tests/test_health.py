@@ -57,11 +57,13 @@ def test_with_a_live_worker_everything_critical_is_healthy(site, tmp_path) -> No
     with celery_worker(site, tmp_path / "worker.log"):
         code, doc = _health_json(site)
 
-    assert code == 0 and doc["status"] == "degraded"  # only the generated vault key is worth a look
+    # Worth a look: the generated vault key, and no bot token (alerts wait in the outbox).
+    assert code == 0 and doc["status"] == "degraded"
     assert {c["name"]: c["status"] for c in doc["components"]} == {
         "database": "healthy", "cache": "healthy", "workers": "healthy", "telegram": "healthy",
-        "session_store": "healthy", "encryption": "degraded", "accounts": "healthy", "alert_delivery": "healthy",
+        "session_store": "healthy", "encryption": "degraded", "accounts": "healthy", "alert_delivery": "degraded",
     }  # fmt: skip
+    assert "TELEGRAM_BOT_TOKEN is not set" in _component(doc, "alert_delivery")["message"]
     assert "1 worker(s) answered" in _component(doc, "workers")["message"]
 
 
@@ -91,9 +93,13 @@ def test_an_unreachable_redis_degrades_the_cache_and_stops_the_workers(site) -> 
     assert _component(doc, "workers")["status"] == "unhealthy"
 
 
-def test_the_telegram_check_uses_the_network_monitor_or_dials_itself(db, loopback_telegram, settings) -> None:
+def test_the_telegram_check_uses_the_network_monitor_or_dials_itself(vault, loopback_telegram, settings) -> None:
+    from accounts.services import session_import
+    from accounts.sessions import InputFile
     from accounts.telegram.monitor import endpoints_probe
 
+    nothing = TelegramCheck().run()  # no accounts: nothing to reach, nothing dialled
+    session_import(actor=SYSTEM, files=[InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())])
     direct = TelegramCheck().run()
     endpoints_probe(timeout=2)
     monitored = TelegramCheck().run()
@@ -105,6 +111,7 @@ def test_the_telegram_check_uses_the_network_monitor_or_dials_itself(db, loopbac
         with pytest.raises(ConnectionRefusedError):
             TelegramCheck().run()
 
+    assert (nothing.ok, nothing.message) == (True, "no accounts yet: nothing to reach")
     assert direct.ok and "accepts connections" in direct.message
     assert monitored.ok and monitored.message == "1 of 1 endpoints reachable (network monitor)"
 
@@ -142,15 +149,23 @@ def test_the_accounts_check_sees_stale_checks(vault, telegram_dc) -> None:
 
     key = make.random_key()
     telegram_dc.add_key(key)
+    nothing = AccountsCheck().run()
     session_import(
         actor=SYSTEM, files=[InputFile("a.txt", make.telethon_string(key=key, address="127.0.0.1").encode())]
     )
+    waiting = AccountsCheck().run()
+    TelegramAccount.objects.update(created_at=timezone.now() - timezone.timedelta(days=1))
     never = AccountsCheck().run()
     account_check(actor=SYSTEM, account=TelegramAccount.objects.get())
     fresh = AccountsCheck().run()
     TelegramAccount.objects.update(last_checked_at=timezone.now() - timezone.timedelta(days=2))
     stale = AccountsCheck().run()
 
+    assert (
+        (nothing.ok, nothing.message) == (True, "no accounts yet")
+        and waiting.ok
+        and waiting.message == "1 account(s) waiting for their first check"
+    )
     assert not never.ok and "beat or the workers are stuck" in never.message
     assert fresh.ok and fresh.message == "1 of 1 accounts ok (100%)"
     assert not stale.ok
