@@ -46,10 +46,14 @@ def _relay(name: str, stream, lock: threading.Lock, ready: threading.Event | Non
             sys.stdout.flush()
 
 
-def _admin_ensure(lock: threading.Lock) -> None:
-    """`manage.py ensure_admin`, its answer in a box that stands out from the processes' logs."""
+def _admin_ensure() -> list[str]:
+    """`manage.py ensure_admin` (made now, the first time), and what it said."""
     result = subprocess.run([sys.executable, "manage.py", "ensure_admin"], capture_output=True, text=True)
-    lines = (result.stdout + result.stderr).strip().splitlines() or ["ensure_admin printed nothing"]
+    return (result.stdout + result.stderr).strip().splitlines() or ["ensure_admin printed nothing"]
+
+
+def _box_print(lines: list[str], lock: threading.Lock) -> None:
+    """Lines in a box that stands out from the processes' logs."""
     width = max(len(line) for line in lines)
     box = [
         "+" + "-" * (width + 2) + "+",
@@ -85,7 +89,9 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for name, argv in commands().items():
+    admin = _admin_ensure()  # before anything serves: the login page never comes up without its admin
+
+    def start(name: str, argv: list[str]) -> None:
         proc = subprocess.Popen(
             argv,
             env=_metrics_env(name),
@@ -99,9 +105,17 @@ def main() -> int:
         ready = worker_ready if name == "worker" else None
         threading.Thread(target=_relay, args=(name, proc.stdout, lock, ready), daemon=True).start()
         print(f"{time.strftime('%H:%M:%S')} system | {name} started (pid {proc.pid})", flush=True)
-    # Last, once the banners have scrolled by: the first admin and (made now) their one-time password.
-    worker_ready.wait(ADMIN_WAIT_SECONDS)
-    _admin_ensure(lock)
+
+    # Worker and beat first; once the worker's banner has scrolled by, the admin's one-time password in a box,
+    # then the web server (whose few start-up lines leave the box in sight).
+    argvs = commands()
+    for name in ("worker", "beat"):
+        start(name, argvs[name])
+    deadline = time.monotonic() + ADMIN_WAIT_SECONDS
+    while not worker_ready.wait(0.5) and not stopping.is_set() and time.monotonic() < deadline:
+        pass
+    _box_print(admin, lock)
+    start("web", argvs["web"])
 
     # Any one exiting on its own (or Ctrl-C) stops the others.
     while not stopping.is_set() and all(p.poll() is None for p in procs.values()):
