@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Proxy, Team
+from accounts.models import Proxy
+from accounts.serializers import row_id_field
 from accounts.services.proxies import proxy_create, proxy_delete, proxy_update
-from accounts.services.teams import NOT_YOUR_TEAM
+from accounts.services.teams import TeamChoiceError, team_chosen
 from accounts.telegram.proxy_url import ProxyUrlError, proxy_url_parse
 from project.access import restrict
 
@@ -33,7 +33,7 @@ class ProxyWriteSerializer(serializers.Serializer):
         help_text="socks5://user:pass@host:port, http://…, mtproxy://SECRET@host:port or a tg://proxy link",
     )  # fmt: skip
     label = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    team = row_id_field("a team's id (your own teams only, unless you see every account)", allow_null=True)
     enabled = serializers.BooleanField(required=False)
     capacity = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
 
@@ -51,15 +51,14 @@ class ProxyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return Proxy.objects.restrict(self.request.user).select_related("team").order_by("pk")
 
-    def _team(self, data: dict) -> dict:
+    def _team(self, data: dict, action: str) -> dict:
+        """The team named by id, chosen as an account's is (one answer for another team's and no such team)."""
         if "team" not in data:
             return {}
-        if data["team"] is None:
-            return {"team": None}
-        team = Team.objects.filter(pk=data["team"]).first()
-        if team is None:
-            raise PermissionDenied(NOT_YOUR_TEAM)  # the same answer as another team's
-        return {"team": team}
+        try:
+            return {"team": team_chosen(actor=self.request.user, team_id=data["team"], action=action)}
+        except TeamChoiceError as exc:
+            raise ValidationError({"team": [str(exc)]}) from None
 
     @extend_schema(
         request=ProxyWriteSerializer,
@@ -73,7 +72,7 @@ class ProxyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if "url" not in data:
             raise ValidationError({"url": ["a new proxy needs its URL or link"]})
         proxy = proxy_create(actor=request.user, spec=data["url"], label=data.get("label", ""),
-                             capacity=data.get("capacity", 10), **self._team(data))  # fmt: skip
+                             capacity=data.get("capacity", 10), **self._team(data, "proxy.create"))  # fmt: skip
         if data.get("enabled") is False:
             proxy = proxy_update(actor=request.user, proxy=proxy, enabled=False)
         return Response(ProxySerializer(proxy).data, status=status.HTTP_201_CREATED)
@@ -89,7 +88,9 @@ class ProxyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         form.is_valid(raise_exception=True)
         data = dict(form.validated_data)
         spec = data.pop("url", None)
-        changes = {k: v for k, v in data.items() if k in ("label", "enabled", "capacity")} | self._team(data)
+        changes = {k: v for k, v in data.items() if k in ("label", "enabled", "capacity")} | self._team(
+            data, "proxy.change"
+        )
         proxy = proxy_update(actor=request.user, proxy=proxy, spec=spec, **changes)
         return Response(ProxySerializer(proxy).data)
 

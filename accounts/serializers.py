@@ -37,6 +37,11 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def row_id_field(help_text: str, **kwargs) -> serializers.IntegerField:
+    """An optional id of a row, as a bigint holds it: anything else is a 400, never a database error."""
+    return serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text=help_text, **kwargs)
+
+
 class CheckRecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = CheckRecord
@@ -46,26 +51,14 @@ class CheckRecordSerializer(serializers.ModelSerializer):
 
 class AccountChangeSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, max_length=200)
-    team = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**63 - 1,
-        help_text="a team's id (your own teams only, unless you see every account)",
-    )
+    team = row_id_field("a team's id (your own teams only, unless you see every account)", allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
-    proxy = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=1,
-        max_value=2**63 - 1,
-        help_text="a proxy's id (every check then goes through it), or null for direct",
-    )
+    proxy = row_id_field("a proxy's id (every check then goes through it), or null for direct", allow_null=True)
 
 
 class ImportRequestSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
-    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    team = row_id_field("a team's id")
 
 
 class JobItemSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Job, JobKind, JobState, TelegramAccount
@@ -75,12 +76,9 @@ def _results_add(job_id, results: list[dict]) -> int:
 
 
 def _finish_if_complete(job_id) -> None:
-    done = Job.objects.filter(pk=job_id, state__in=[JobState.QUEUED, JobState.RUNNING])
-    finished = 0
-    for job in done.only("pk", "total", "processed"):
-        if job.processed >= job.total:
-            finished = done.update(state=JobState.DONE, finished_at=timezone.now())
-    if finished:
+    complete = Job.objects.filter(pk=job_id, state__in=[JobState.QUEUED, JobState.RUNNING],
+                                  processed__gte=F("total"))  # fmt: skip
+    if complete.update(state=JobState.DONE, finished_at=timezone.now()):
         logger.info("Check job %s done", job_id)
 
 

@@ -82,7 +82,7 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def _job_for(account: TelegramAccount) -> _Job:
+def _job_for(account: TelegramAccount, routes: dict[int, ProxyRoute]) -> _Job:
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
     never its batch's: the other accounts are still checked and every lease is released."""
     try:
@@ -92,7 +92,9 @@ def _job_for(account: TelegramAccount) -> _Job:
             return job
         if not account.proxy.enabled:  # never direct instead: the account waits for its proxy
             return _Job(account, result=CheckResult(CheckOutcome.PROXY_ERROR, f"proxy {account.proxy_id} is disabled"))
-        job.proxy = proxy_route(account.proxy)
+        if account.proxy_id not in routes:  # unsealed once a batch, not once per account behind it
+            routes[account.proxy_id] = proxy_route(account.proxy)
+        job.proxy = routes[account.proxy_id]
         return job
     except (VaultKeyError, OSError, SessionFormatError, ImproperlyConfigured) as exc:
         reason = str(exc) if not isinstance(exc, OSError) else f"its session cannot be read ({exc.strerror})"
@@ -122,7 +124,8 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     # Teams come along: the transition hook names each account's team (no query per account in a storm).
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
     try:
-        jobs = [_job_for(account) for account in accounts]
+        routes: dict[int, ProxyRoute] = {}
+        jobs = [_job_for(account, routes) for account in accounts]
         breakers = DcBreakers()
         results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.
@@ -248,7 +251,13 @@ def checks_request(*, actor, accounts: list[TelegramAccount]) -> ChecksRequested
     """A person asks for many checks at once: each account's permission is decided (refusals audited), each
     allowed check audited, and the allowed ones batched for workers (the caller queues them)."""
     allowed, refused = [], []
+    # One query decides them all; only a refusal goes through account_require (which audits it).
+    permitted = set(TelegramAccount.objects.restrict(actor, "check").filter(pk__in=[a.pk for a in accounts])
+                    .values_list("pk", flat=True))  # fmt: skip
     for account in accounts:
+        if account.pk in permitted:
+            allowed.append(account)
+            continue
         try:
             account_require(actor=actor, account=account, codename="check_account", action="account.check")
         except PermissionDenied as exc:

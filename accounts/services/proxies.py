@@ -134,16 +134,22 @@ def proxies_import(*, actor, lines: Iterable[str], team: Team | None = None, cap
     report = ProxyImportReport()
     with transaction.atomic():
         for spec in specs:
-            found = Proxy.objects.filter(kind=spec.kind, host=spec.host, port=spec.port, username=spec.username)
-            if found.exists():
-                report.existing.append(found.get())
-                continue
-            try:
-                with transaction.atomic():
-                    report.created.append(proxy_create(actor=actor, spec=spec, team=team, capacity=capacity))
-            except IntegrityError:
-                report.existing.append(found.get())
+            proxy, created = proxy_get_or_create(actor=actor, spec=spec, team=team, capacity=capacity)
+            (report.created if created else report.existing).append(proxy)
     return report
+
+
+def proxy_get_or_create(*, actor, spec: ProxySpec, team: Team | None, capacity: int = 10) -> tuple[Proxy, bool]:
+    """The proxy at this endpoint (kind, host, port, user), as it is; else a new one made by `proxy_create`."""
+    found = Proxy.objects.filter(kind=spec.kind, host=spec.host, port=spec.port, username=spec.username)
+    proxy = found.first()
+    if proxy is not None:
+        return proxy, False
+    try:
+        with transaction.atomic():
+            return proxy_create(actor=actor, spec=spec, team=team, capacity=capacity), True
+    except IntegrityError:  # made meanwhile by someone else
+        return found.get(), False
 
 
 def proxy_route(proxy: Proxy) -> ProxyRoute:
@@ -217,7 +223,8 @@ def proxies_probe(*, timeout: float = 5.0) -> list:
             status=ProxyStatus.UP if probe.up else ProxyStatus.DOWN, latency_ms=probe.latency_ms,
             last_error=probe.error[:200], last_checked_at=now,
         )  # fmt: skip
-        _proxy_alert(proxy, probe.up, proxy.carried, probe.error)
+        if not (probe.up and proxy.status == ProxyStatus.UP):  # up and up before: no alert can be open
+            _proxy_alert(proxy, probe.up, proxy.carried, probe.error)
     return probes
 
 
@@ -273,8 +280,10 @@ def proxies_note(results: list[tuple[int, CheckResult]]) -> None:
             countries[proxy_id] = result.country
     now = timezone.now()
     _countries_note(countries)
-    for proxy_id in carried:
-        Proxy.objects.filter(pk=proxy_id).update(status=ProxyStatus.UP, last_error="", last_checked_at=now)
+    # A batch of a healthy fleet: one update, and an alert to resolve only for a proxy that was not up.
+    back = list(Proxy.objects.filter(pk__in=carried).exclude(status=ProxyStatus.UP).values_list("pk", flat=True))
+    Proxy.objects.filter(pk__in=carried).update(status=ProxyStatus.UP, last_error="", last_checked_at=now)
+    for proxy_id in back:
         alert_resolve(kind="proxy.down", key=str(proxy_id))
     for proxy_id in set(failed) - carried:
         proxy = Proxy.objects.filter(pk=proxy_id).annotate(stranded=Count("accounts")).first()

@@ -14,7 +14,7 @@ from django.db import DataError, IntegrityError, transaction
 
 from accounts.models import Proxy, Team, TelegramAccount
 from accounts.services.guard import account_require
-from accounts.services.proxies import proxy_create
+from accounts.services.proxies import proxy_get_or_create
 from accounts.services.teams import account_grants_for_team, team_for_import
 from accounts.sessions import (
     InputFile,
@@ -191,11 +191,8 @@ class _ProxiesForImport:
             return None
         key = (spec.kind, spec.host, spec.port, spec.username)
         if key not in self.known:
-            found = Proxy.objects.filter(kind=spec.kind, host=spec.host, port=spec.port, username=spec.username)
-            proxy = found.first()
-            if proxy is None:
-                proxy = proxy_create(actor=self.actor, spec=spec, team=self.team)
-            elif not Proxy.objects.restrict(self.actor).filter(pk=proxy.pk).exists():
+            proxy, created = proxy_get_or_create(actor=self.actor, spec=spec, team=self.team)
+            if not created and not Proxy.objects.restrict(self.actor).filter(pk=proxy.pk).exists():
                 raise PermissionDenied("it is another team's proxy")
             self.known[key] = proxy
         return self.known[key]
