@@ -10,3 +10,15 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class ComponentState(models.Model):
+    """Each component's latest result from the health watch: what /metrics exports, in every process."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    status = models.CharField(max_length=16)
+    message = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"

@@ -1,7 +1,7 @@
 from celery import current_task, shared_task
 from django.utils import timezone
 
-from health.models import Heartbeat
+from health.models import ComponentState, Heartbeat
 from health.runner import health_report
 
 
@@ -21,6 +21,7 @@ def health_watch() -> str:
     from alerts.services import alert_raise, alert_resolve
 
     report = health_report(use_cache=False)
+    components_record(report)
     for component in report.components:
         if component.status in ("unhealthy", "degraded") and not component.message.startswith("a generated key"):
             severity = Severity.CRITICAL if component.status == "unhealthy" else Severity.WARNING
@@ -29,3 +30,14 @@ def health_watch() -> str:
         else:
             alert_resolve(kind="health.component", key=component.name)
     return report.status
+
+
+def components_record(report) -> None:
+    """Keep each component's result where every web process reads it for /metrics (a cache may be empty)."""
+    now = timezone.now()
+    rows = [ComponentState(name=c.name, status=c.status, message=c.message[:500], checked_at=now)
+            for c in report.components]  # fmt: skip
+    ComponentState.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["name"], update_fields=["status", "message", "checked_at"],
+    )  # fmt: skip
+    ComponentState.objects.exclude(name__in=[c.name for c in report.components]).delete()

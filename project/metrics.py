@@ -48,12 +48,11 @@ class FleetCollector:
     """Gauges read at scrape time: one cheap grouped query each."""
 
     def collect(self):
-        from django.core.cache import cache
         from django.db.models import Count
 
         from accounts.models import AccountStatus, TelegramAccount
         from alerts.models import Delivery, Notification
-        from health.runner import CACHE_KEY
+        from health.models import ComponentState
 
         accounts = GaugeMetricFamily("tgfleet_accounts", "Accounts by status", labels=["status"])
         counts = dict(TelegramAccount.objects.values_list("status").annotate(n=Count("pk")))
@@ -66,14 +65,20 @@ class FleetCollector:
             outbox.add_metric([state], states.get(state, 0))
         yield outbox
         yield from _proxy_gauges()
+        # The health watch's last result per component, from the database: the same in every process and
+        # every scrape; its age says whether the watch still runs.
         health = GaugeMetricFamily(
             "tgfleet_health_component", "Last health result: 1 healthy, 0.5 degraded, 0 unhealthy", labels=["component"]
         )
-        report = cache.get(CACHE_KEY)
-        if report is not None:
-            for component in report.components:
-                health.add_metric([component.name], HEALTH_VALUE.get(component.status, -1.0))
+        checked = GaugeMetricFamily(
+            "tgfleet_health_checked_timestamp_seconds", "When the health watch last checked the component",
+            labels=["component"],
+        )  # fmt: skip
+        for name, status, at in ComponentState.objects.values_list("name", "status", "checked_at"):
+            health.add_metric([name], HEALTH_VALUE.get(status, -1.0))
+            checked.add_metric([name], at.timestamp())
         yield health
+        yield checked
 
 
 MAX_PROXY_SERIES = 500  # a label per proxy, bounded: the rest are summed in tgfleet_proxies

@@ -3,6 +3,7 @@
 import re
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -155,3 +156,23 @@ def test_a_taken_metrics_port_costs_the_metrics_not_the_worker(tmp_path) -> None
 
     assert pinged.returncode == 0
     assert "Worker metrics not served" in (tmp_path / "worker.log").read_text()
+
+
+def test_health_is_exported_from_the_watchs_last_result_whatever_the_cache_holds(client, telegram_dc) -> None:
+    from django.core.cache import cache
+
+    from health.models import ComponentState
+    from health.tasks import health_watch
+
+    before = _families(_scrape(client).content.decode())
+    assert not before["tgfleet_health_component"].samples  # the watch never ran: absent() in the rules
+    health_watch.apply()
+    cache.clear()  # another process, or the 30 s cache long gone
+
+    families = _families(_scrape(client).content.decode())
+    health = {s.labels["component"]: s.value for s in families["tgfleet_health_component"].samples}
+    checked = {s.labels["component"]: s.value for s in families["tgfleet_health_checked_timestamp_seconds"].samples}
+    stored = dict(ComponentState.objects.values_list("name", "status"))
+    assert set(health) == set(stored) == set(checked) and {"database", "workers"} <= set(health)
+    assert health["database"] == 1.0 and health["workers"] == 0.0  # no worker runs here
+    assert all(abs(at - time.time()) < 120 for at in checked.values())
