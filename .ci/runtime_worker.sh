@@ -4,17 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
+prefix="tgfleet-ci-runtime-$$:"
 worker_pid=
 cleanup() {
   [ -n "$worker_pid" ] && kill -TERM "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null
-  redis-cli -n 15 flushdb >/dev/null 2>&1 || true
+  # Only this script's keys: the Redis may hold others' (never FLUSHDB a database we did not create).
+  redis-cli --scan --pattern "$prefix*" | xargs -r redis-cli unlink >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install -q --upgrade pip
 "$tmp/venv/bin/pip" install -q -r requirements.txt
-export DATA_DIR="$tmp/data" REDIS_URL="redis://127.0.0.1:6379/15"
+export DATA_DIR="$tmp/data" REDIS_URL="redis://127.0.0.1:6379/0" REDIS_KEY_PREFIX="$prefix"
 unset DATABASE_URL
 "$tmp/venv/bin/celery" -A project worker --loglevel WARNING --concurrency 1 -n "runtime-only@%h" \
   >"$tmp/worker.log" 2>&1 &

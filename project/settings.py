@@ -154,11 +154,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache and broker: Redis when REDIS_URL is set, otherwise local memory and an embedded broker.
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
+# Every key tgfleet makes in Redis (cache, queues, control messages, results) starts with this, so one
+# Redis can serve several deployments (or a test run) and each can be cleaned up alone.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "")
+if not re.fullmatch(r"[A-Za-z0-9_.:-]{0,64}", REDIS_KEY_PREFIX):
+    raise ImproperlyConfigured("REDIS_KEY_PREFIX may hold only letters, digits and _ . : - (64 at most)")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
             # A cache outage degrades, never breaks, a request.
             "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
@@ -166,6 +172,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    if REDIS_KEY_PREFIX:
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = REDIS_KEY_PREFIX
+        CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX}
 else:
     CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}
     _broker_dir = DATA_DIR / "broker"

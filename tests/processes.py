@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+# REDIS_KEY_PREFIX: a process this run starts on Redis writes under the run's own prefix (tests/plugin.py).
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "REDIS_KEY_PREFIX")
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -37,7 +38,7 @@ def manage(*args: str, env: Mapping[str, str], timeout: float = 60) -> subproces
 
 
 def broker_purge() -> None:
-    """Drop tasks other tests left in a shared broker (Redis outlives them); they are not this test's."""
+    """Drop tasks earlier tests of this run left in the broker; only this run's queues (REDIS_KEY_PREFIX)."""
     from project.celery import app
 
     app.control.purge()

@@ -33,8 +33,22 @@ def shared_worker_env() -> dict[str, str]:
     if connection.vendor != "postgresql":
         requirement_missing("workers share the test database only on PostgreSQL (DATABASE_URL names SQLite)")
     broker_purge()
+    return {"DATABASE_URL": database_url(), "REDIS_URL": redis}
+
+
+def database_url(user: str | None = None, password: str | None = None) -> str:
+    """A URL for another process to reach this test's PostgreSQL database, its password kept (and quoted)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
     db = connection.settings_dict
-    return {"DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}", "REDIS_URL": redis}
+    user = db["USER"] if user is None else user
+    password = db.get("PASSWORD") if password is None else password
+    credentials = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    host = db.get("HOST") or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"postgres://{credentials}@{host}:{db.get('PORT') or 5432}/{quote(db['NAME'], safe='')}"
 
 
 def tool_path(name: str, package: str) -> str:

@@ -17,6 +17,7 @@ CANARY = "canary-password-8f3a"
         ("DATABASE_CONN_MAX_AGE", "-5"),
         ("REDIS_URL", "http://cache.example:6379"),
         ("REDIS_URL", "redis://"),
+        ("REDIS_KEY_PREFIX", "spaces are not keys"),
         ("ALLOWED_HOSTS", "example.com,,other.example"),
         ("SECRET_KEY", "short"),
         ("SECURE_HSTS_SECONDS", "a year"),

@@ -3,6 +3,7 @@
 import hashlib
 import importlib
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from audit.tasks import audit_checkpoint_task
 from audit.verify import audit_chain_verify
 from conftest import SYSTEM
 from tests.processes import clean_env, manage
-from tests.services import requirement_missing, service_url
+from tests.services import database_url, requirement_missing, service_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -221,15 +222,14 @@ def test_the_app_role_can_append_but_cannot_touch_the_trail_or_its_trigger(setti
         requirement_missing("database roles need PostgreSQL (DATABASE_URL names SQLite)")
     import psycopg
 
-    role = "tgfleet_app_test"
+    role, password = "tgfleet_app_test", "pw@:/ " + secrets.token_hex(8)  # characters a URL must quote
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE ROLE {role} LOGIN")
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        cursor.execute(f"{verb} ROLE {role} LOGIN PASSWORD %s", [password])
     call_command("db_grant_app_role", "--role", role)
     _events(3)
-    database = connection.settings_dict["NAME"]
-    env = clean_env(DATABASE_URL=f"postgres://{role}@127.0.0.1:5432/{database}", DATA_DIR=str(tmp_path / "app"),
+    env = clean_env(DATABASE_URL=database_url(role, password), DATA_DIR=str(tmp_path / "app"),
                     AUDIT_CHAIN_KEY=settings.AUDIT_CHAIN_KEY.decode())  # fmt: skip
     script = "from audit.services import audit_record; from project.actors import SystemActor; " \
              "audit_record(actor=SystemActor('app'), action='test.as_app')"  # fmt: skip
@@ -240,7 +240,7 @@ def test_the_app_role_can_append_but_cannot_touch_the_trail_or_its_trigger(setti
     assert appended.returncode == 0, appended.stderr
     assert verified.returncode == 0 and "4 events verified" in verified.stdout, verified.stderr
     refused = []
-    with psycopg.connect(host="127.0.0.1", port=5432, user=role, dbname=database, autocommit=True) as app:
+    with psycopg.connect(database_url(role, password), autocommit=True) as app:
         for attack in ("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_append_only",
                        "DROP TRIGGER audit_append_only ON audit_auditevent",
                        "UPDATE audit_auditevent SET target_text = 'x'", "DELETE FROM audit_auditevent",
