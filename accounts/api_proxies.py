@@ -17,7 +17,7 @@ from project.access import restrict
 
 
 class ProxySerializer(serializers.ModelSerializer):
-    team = serializers.StringRelatedField()
+    team = serializers.StringRelatedField(allow_null=True, help_text="the team's name; null: no team")
     accounts = serializers.IntegerField(source="accounts.count", read_only=True, help_text="accounts through it")
 
     class Meta:

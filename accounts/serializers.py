@@ -5,7 +5,7 @@ from accounts.services import EXPORT_FORMATS
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    team = serializers.StringRelatedField()
+    team = serializers.StringRelatedField(allow_null=True, help_text="the team's name; null: no team")
 
     class Meta:
         model = TelegramAccount

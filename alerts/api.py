@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from alerts.models import Route
 from alerts.selectors import delivery_totals, routes_with_stats
-from alerts.services import alert_test_send
+from alerts.services import alert_test_send, route_default
 from audit.services import audit_denied
 
 
@@ -73,12 +73,26 @@ class TestRequest(serializers.Serializer):
     )
 
 
+class TestSent(serializers.Serializer):
+    sent = serializers.BooleanField()
+    route = serializers.CharField()
+    message_id = serializers.IntegerField(allow_null=True)
+
+
+class TestFailed(serializers.Serializer):
+    sent = serializers.BooleanField()
+    error = serializers.CharField(help_text="what the Bot API (or the missing configuration) said")
+
+
 class AlertTest(APIView):
-    @extend_schema(request=TestRequest, responses={200: None, 502: None}, description="Send a test message to a route.")
+    @extend_schema(request=TestRequest, responses={200: TestSent, 502: TestFailed},
+                   description="Send a test message to a route.")  # fmt: skip
     def post(self, request: Request) -> Response:
         form = TestRequest(data=request.data)
         form.is_valid(raise_exception=True)
         lookup = {"pk": form.validated_data["route"]} if "route" in form.validated_data else {"name": "default"}
+        if "route" not in form.validated_data:
+            route_default()  # TELEGRAM_CHAT_ID's route exists before its first alert
         route = Route.objects.restrict(request.user).filter(**lookup).first()
         if route is None:  # no such route, or not one this user may see: the same answer, and recorded
             audit_denied(actor=request.user, action="alerts.test", target_type="alerts.route",
@@ -88,3 +102,8 @@ class AlertTest(APIView):
         if not result.ok:
             return Response({"sent": False, "error": result.error}, status=status.HTTP_502_BAD_GATEWAY)
         return Response({"sent": True, "route": route.name, "message_id": result.message_id})
+
+
+@extend_schema(exclude=True)
+class AlertTestLegacy(AlertTest):
+    """The earlier system's path, kept for its scripts; not in the schema (use /alerts/test)."""

@@ -27,3 +27,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": "The server failed; the error is in its log under this request's id."},
                             status=500)  # fmt: skip
     return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refuses before any view (a body too large, a suspicious header): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "The request was refused as malformed or too large."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    return defaults.permission_denied(request, exception)

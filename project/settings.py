@@ -269,6 +269,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "tgfleet API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tags and operation ids from the path after the version: accounts, proxies, jobs, alerts, audit.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -20,3 +20,5 @@ urlpatterns = [
 
 handler404 = "project.api_errors.not_found"
 handler500 = "project.api_errors.server_error"
+handler400 = "project.api_errors.bad_request"
+handler403 = "project.api_errors.permission_denied"

@@ -244,7 +244,7 @@ def test_audit_api_filters_paginates_and_exports_jsonl(auditor) -> None:
     assert [e["details"]["i"] for e in page.json()["results"]] == [4, 3]
     assert [e["details"]["i"] for e in following.json()["results"]] == [2, 1]
     assert [e["action"] for e in denied.json()["results"]] == ["other.event"]
-    assert bad.status_code == 400 and "since must be an ISO 8601" in bad.json()["detail"]
+    assert bad.status_code == 400 and "since must be an ISO 8601" in bad.json()["since"][0]
     assert [json.loads(line)["details"]["i"] for line in lines] == [0, 1, 2, 3, 4]
 
 
