@@ -151,6 +151,8 @@ _engines = {
 }
 DATABASES["default"]["ENGINE"] = _engines.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Backups' fixtures: Django's JSON with times to the microsecond (audit hashes include them).
+SERIALIZATION_MODULES = {"tgjson": "project.backups.serializer"}
 
 # Cache and broker: Redis when REDIS_URL is set, otherwise local memory and an embedded broker.
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
