@@ -45,6 +45,14 @@ def _caches_empty() -> None:
             cache.clear()
 
 
+@pytest.fixture
+def client():
+    """pytest-django's client, signing in through two-factor where the user needs it (tests/two_factor.py)."""
+    from tests.two_factor import TwoFactorClient
+
+    return TwoFactorClient()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """The cache is shared (Redis in CI): no test starts with another's open breaker, cached health or chart."""

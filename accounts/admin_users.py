@@ -8,7 +8,7 @@ which records them as `permission.change`; the rest is audited like every other 
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
@@ -23,6 +23,23 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class TgfleetUserAdmin(UserAdmin):
+    actions = ["two_factor_reset"]
+
+    @admin.action(description="Reset two-factor sign-in (lost phone): they enrol again at their next sign-in")
+    def two_factor_reset(self, request: HttpRequest, queryset) -> None:
+        from project.console.two_factor import two_factor_remove
+
+        done = 0
+        for user in queryset:
+            try:
+                two_factor_remove(actor=request.user, user=user)  # superusers only; a refusal is audited
+            except PermissionError as exc:
+                self.message_user(request, f"{user.get_username()}: not reset ({exc}).", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"Two-factor sign-in reset for {done} user(s).", messages.SUCCESS)
+
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:

@@ -33,7 +33,6 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection, transaction
-    from django.test import Client
 
     from accounts.models import Team, TelegramAccount
     from accounts.services import account_grants_for_team, account_update, team_create
@@ -41,6 +40,7 @@ def main() -> None:
     from audit.models import AuditChainHead, AuditEvent
     from audit.verify import audit_chain_verify
     from project.actors import SystemActor
+    from tests.two_factor import TwoFactorClient as Client  # signs in through two-factor where needed
 
     system = SystemActor("bench")
     with connection.cursor() as cursor:  # a clean slate: this database is the benchmark's

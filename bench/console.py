@@ -39,12 +39,13 @@ def main() -> None:
     from django.contrib.auth.models import Group
     from django.core.cache import cache
     from django.db import connection, transaction
-    from django.test import Client, override_settings
+    from django.test import override_settings
     from django.utils import timezone
 
     from accounts.models import Team, TelegramAccount
     from accounts.services import account_grants_for_team, team_create
     from project.actors import SystemActor
+    from tests.two_factor import TwoFactorClient as Client  # signs in through two-factor where needed
 
     system = SystemActor("bench")
     with connection.cursor() as cursor:  # a clean slate: this database is the benchmark's

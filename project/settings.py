@@ -88,6 +88,9 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "project.apps.ProjectConfig",
     "accounts",
     "alerts",
@@ -104,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "project.console.two_factor.TwoFactorGateMiddleware",
     "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -344,8 +349,14 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hour
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "admin/console/lockout.html"  # the console's own page, not axes' bare text
 LOGIN_URL = "admin:login"  # pages that need a login (the health status page) send people to the console's
 AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+# Two-factor sign-in (django-otp): superusers and the admin role must use it; anyone else may. The
+# authenticator app shows this issuer; codes from one step either side of now are accepted.
+OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "tgfleet")
+OTP_TOTP_TOLERANCE = 1
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # Telegram: where checks connect, with which app credentials, how often and how hard.
 TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0) or None

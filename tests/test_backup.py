@@ -5,6 +5,7 @@ checks ok against the loopback DC and the audit trail verifies. Every refusal ch
 from __future__ import annotations
 
 import io
+import lzma
 import tarfile
 import uuid
 from pathlib import Path
@@ -52,6 +53,11 @@ def backup(tmp_path, keys, dc_env, telegram_dc) -> Path:
     site = clean_env(DATA_DIR=str(tmp_path / "site-a"), ADMIN_PASSWORD="correct-horse-battery-9", **keys, **dc_env)
     _run(site, "migrate", "--noinput", "-v0")
     _run(site, "ensure_admin")
+    _shell(
+        site,
+        "from django.contrib.auth.models import User; from tests.two_factor import authenticator_enrol; "
+        "authenticator_enrol(User.objects.get(username='admin'))",
+    )  # a secret that must not travel
     folder = tmp_path / "incoming"
     folder.mkdir()
     for i in range(ACCOUNTS):
@@ -67,6 +73,9 @@ def backup(tmp_path, keys, dc_env, telegram_dc) -> Path:
     again = _run(site, "backup", str(path), ok=False)
     assert again.returncode == 1 and "exists" in again.stderr  # never over an existing file
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(path) as tar:
+        dumped = lzma.decompress(tar.extractfile(DATABASE).read()).decode()
+    assert '"model": "otp_totp.totpdevice"' not in dumped and '"model": "accounts.telegramaccount"' in dumped
     assert _shell(site, "from audit.models import AuditEvent as E; print(E.objects.filter(action='backup.create')"
                         ".count())") == "1"  # fmt: skip
     return path
@@ -118,6 +127,9 @@ def test_a_restored_site_checks_every_account_ok_and_its_trail_verifies(backup, 
     admin = "from django.contrib.auth.models import User; admin = User.objects.get(username='admin'); "
     logged_in = _shell(site, admin + "print(admin.check_password('correct-horse-battery-9'))")
     assert logged_in == "True"  # the users came back, with their passwords
+    assert (
+        _shell(site, "from django_otp.plugins.otp_totp.models import TOTPDevice as D; print(D.objects.count())") == "0"
+    )
     assert _shell(site, "from audit.models import AuditEvent as E; print(E.objects.filter(action='backup.restore')"
                         ".count())") == "1"  # fmt: skip
     store = Path(site["DATA_DIR"]) / "sessions"

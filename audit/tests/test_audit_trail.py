@@ -217,6 +217,9 @@ def test_repeated_failed_logins_lock_the_account_out_and_are_audited(operator, c
     locked = client.post("/admin/login/", {"username": "operator", "password": "correct-horse-battery-9"})
 
     assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "Sign-in paused" in page and "<strong>operator</strong>" in page and "(3 in a row)" in page
+    assert 'id="site-name"' in page  # the console's own page, styled like the rest
     # Three wrong passwords, then the refused right one: four denied attempts.
     assert AuditEvent.objects.filter(action="auth.login", outcome="denied", target_text="operator").count() == 4
     assert not AuditEvent.objects.filter(action="auth.login", outcome="allowed").exists()

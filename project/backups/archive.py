@@ -18,9 +18,19 @@ SESSIONS = "sessions/"
 # Vault names are ours (accounts/services): letters, digits, dots, dashes, underscores; one level deep.
 _VAULT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 # Live state, not data: console logins, login lockouts, heartbeats, the beat scheduler's change marker.
+# Two-factor authenticators and recovery codes stay out too: django-otp keeps their secrets in the clear,
+# and a backup holds ciphertext only; after a restore everyone who needs one enrols again.
 # Everything else goes with its own primary keys (content types and permissions too), so the restored
 # database is a replica: an audit event's actor id, part of its hash, still names the same user.
-EXCLUDED = ["sessions", "axes", "health.heartbeat", "health.componentstate", "django_celery_beat.periodictasks"]
+EXCLUDED = [
+    "sessions",
+    "axes",
+    "health.heartbeat",
+    "health.componentstate",
+    "django_celery_beat.periodictasks",
+    "otp_totp",
+    "otp_static",
+]
 
 
 class BackupError(Exception):
