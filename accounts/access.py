@@ -103,3 +103,17 @@ def groups_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     if user.is_superuser or user.has_perm("auth.view_group"):
         return queryset
     return queryset.filter(user=user)
+
+
+@access_rule("accounts.Tag")
+def tags_rule(queryset: QuerySet, user, action: str) -> QuerySet:
+    """Tags are shared names (they say nothing about an account one cannot see): the role decides."""
+    if action not in ("view", "add", "change", "delete"):
+        return queryset.none()
+    return queryset if user.is_superuser or user.has_perm(f"accounts.{action}_tag") else queryset.none()
+
+
+@access_rule("accounts.SavedFilter")
+def saved_filters_rule(queryset: QuerySet, user, action: str) -> QuerySet:
+    """A saved filter is its owner's alone."""
+    return queryset.filter(user=user) if action in ("view", "add", "change", "delete") else queryset.none()

@@ -17,6 +17,7 @@ from accounts import admin_users  # noqa: F401 - registers the user and group ad
 from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
 from accounts.admin_proxies import AccountProxyActions
+from accounts.admin_tags import AccountTagActions
 from accounts.console import account_page
 from accounts.downloads import session_download
 from accounts.models import ApiToken, Job, JobKind, Proxy, Team, TelegramAccount
@@ -61,10 +62,10 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramAccount)
-class TelegramAccountAdmin(AccountProxyActions, admin.ModelAdmin):
+class TelegramAccountAdmin(AccountTagActions, AccountProxyActions, admin.ModelAdmin):
     list_display = ["label", "phone", "username", "status_badge", "last_checked_at", "last_outcome", "dc_id", "team",
-                    "proxy", "source_format"]  # fmt: skip
-    list_filter = ["status", VisibleTeamFilter, "source_format", "test_server"]
+                    "proxy", "tag_list", "source_format"]  # fmt: skip
+    list_filter = ["status", VisibleTeamFilter, "tags", "source_format", "test_server"]
     search_fields = ["label", "phone", "username", "telegram_user_id"]
     readonly_fields = [
         "telegram_user_id",
@@ -80,13 +81,19 @@ class TelegramAccountAdmin(AccountProxyActions, admin.ModelAdmin):
         "updated_at",
     ]
     fields = ["label", "phone", "username", "team", "proxy", "notes", *readonly_fields]
-    actions = ["check_now", "proxy_assign_one", "proxy_spread"]
+    actions = ["check_now", "tags_edit", "proxy_assign_one", "proxy_spread"]
     list_per_page = 50
     change_list_template = "admin/accounts/telegramaccount/change_list.html"
     change_form_template = "admin/accounts/telegramaccount/change_form.html"
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        from accounts.models import SavedFilter
+
+        saved = SavedFilter.objects.restrict(request.user).order_by("name")
+        return super().changelist_view(request, {"saved_filters": saved, **(extra_context or {})})
+
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).select_related("team", "proxy")
+        return super().get_queryset(request).select_related("team", "proxy").prefetch_related("tags")
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name == "proxy":
@@ -155,6 +162,12 @@ class TelegramAccountAdmin(AccountProxyActions, admin.ModelAdmin):
     def get_urls(self):
         own = [
             path("import/", self.admin_site.admin_view(self.import_view), name="accounts_telegramaccount_import"),
+            path("export.csv", self.admin_site.admin_view(self.csv_view), name="accounts_telegramaccount_csv"),
+            path(
+                "saved-filters/",
+                self.admin_site.admin_view(self.saved_filter_view),
+                name="accounts_telegramaccount_saved_filter",
+            ),
             path("jobs/<uuid:job_id>/", self.admin_site.admin_view(self.job_view), name="accounts_telegramaccount_job"),
             path("<int:pk>/check/", self.admin_site.admin_view(self.check_view), name="accounts_telegramaccount_check"),
             path(
@@ -164,6 +177,15 @@ class TelegramAccountAdmin(AccountProxyActions, admin.ModelAdmin):
             ),
         ]
         return own + super().get_urls()
+
+    def csv_view(self, request: HttpRequest) -> HttpResponse:
+        """The list as it is filtered and searched on the page, as CSV (rows this user may see only)."""
+        from accounts.account_csv import accounts_csv_response
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = self.get_changelist_instance(request).get_queryset(request)
+        return accounts_csv_response(rows, actor=request.user, filters=dict(request.GET.items()))
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("accounts.add_telegramaccount"):

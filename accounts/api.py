@@ -32,6 +32,7 @@ from accounts.services import account_delete, account_for_action, account_update
 from accounts.services.check_jobs import check_job_create, check_job_wait
 from accounts.services.imports import import_job_create, job_for, job_progress
 from accounts.services.proxies import proxy_assign
+from accounts.services.tags import TagError, accounts_tags_edit
 from accounts.services.teams import TeamChoiceError, team_chosen
 from accounts.sessions import InputFile
 from accounts.vault.crypto import VaultKeyError
@@ -47,7 +48,7 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ACCOUNT_ID_PATTERN
 
     def get_queryset(self):
-        return TelegramAccount.objects.restrict(self.request.user).select_related("team")
+        return TelegramAccount.objects.restrict(self.request.user).select_related("team").prefetch_related("tags")
 
     @extend_schema(responses={204: None}, description="Delete the account and its vault file (audited).")
     def destroy(self, request: Request, pk: str | None = None) -> Response:
@@ -79,6 +80,15 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         account = account_for_action(
             actor=request.user, account_id=pk, codename="change_telegramaccount", action="account.change"
         )
+        if "tags" in data:
+            wanted = set(data.pop("tags"))
+            current = set(account.tags.values_list("name", flat=True))
+            try:
+                accounts_tags_edit(
+                    actor=request.user, accounts=[account], add=wanted - current, remove=current - wanted
+                )
+            except TagError as exc:
+                raise ValidationError({"tags": [str(exc)]}) from None
         if "proxy" in data:
             proxy_id = data.pop("proxy")
             proxy = proxy_visible(request.user, proxy_id) if proxy_id is not None else None

@@ -27,11 +27,16 @@ def account_page(user, account: TelegramAccount, *, now: dt.datetime | None = No
         for t in account.transitions.all()[:25]
     ]  # fmt: skip
     outcomes = sorted({c.outcome for c in checks})
+    # The axis spans the checks there are (an hour at least, 7 days at most), so a new account's few checks
+    # spread over the chart rather than huddling at its right edge.
+    first = min((c.at for c in checks), default=now)
+    axis_start = max(start, min(first, now - dt.timedelta(hours=1)))
+    axis_start -= (now - axis_start) * 0.03
     context = {
         "status_colour": STATUS_COLOURS.get(account.status),
         "timeline": timeline,
-        "check_chart": scatter(points, OUTCOME_COLOURS, start=start, end=now, unit="ms",
-                               title=f"Checks of {account.label} over {HISTORY_DAYS} days: latency by outcome"),
+        "check_chart": scatter(points, OUTCOME_COLOURS, start=axis_start, end=now, unit="ms",
+                               title=f"Checks of {account.label} (up to {HISTORY_DAYS} days): latency by outcome"),
         "check_legend": [{"outcome": o, "colour": OUTCOME_COLOURS.get(o, FALLBACK)} for o in outcomes],
         "check_count": len(checks),
         "recent_checks": checks[:10],

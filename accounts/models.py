@@ -90,33 +90,63 @@ class AccountStatus(models.TextChoices):
     FLOOD_WAIT = "flood_wait", "Flood wait"
 
 
+tag_name = RegexValidator(r"^[\w][\w .:-]{0,39}$", "A tag is 1-40 letters, digits, spaces, dots, colons, dashes or _.")
+
+
+class Tag(models.Model):
+    """A label operators put on accounts (e.g. "warmed", "client:acme") to find and act on them together."""
+
+    name = models.CharField(max_length=40, unique=True, validators=[tag_name])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# What an operator reads for each source format (the values stay the API's).
+FORMAT_CHOICES = [
+    (SessionFormat.TELETHON_SQLITE.value, "Telethon .session file"),
+    (SessionFormat.TELETHON_STRING.value, "Telethon StringSession"),
+    (SessionFormat.PYROGRAM_SQLITE.value, "Pyrogram .session file"),
+    (SessionFormat.PYROGRAM_STRING.value, "Pyrogram session string"),
+]
+
+
 class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Model):
     """One Telegram user account; its session lives encrypted in the vault, never in this row."""
 
     label = models.CharField(max_length=200)
     phone = models.CharField(max_length=16, blank=True, validators=[e164])
-    telegram_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    telegram_user_id = models.BigIntegerField("Telegram user ID", null=True, blank=True, db_index=True)
     username = models.CharField(max_length=64, blank=True)
-    dc_id = models.PositiveSmallIntegerField()
-    test_server = models.BooleanField(default=False)
+    dc_id = models.PositiveSmallIntegerField("DC", help_text="the Telegram data centre the session belongs to")
+    test_server = models.BooleanField("Test DC", default=False)
     status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.UNCHECKED)
     notes = models.TextField(blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
     # Sticky: every check of this account goes through this proxy (never direct) until someone changes it.
     proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
-    api_id = models.PositiveIntegerField(null=True, blank=True)
-    has_api_hash = models.BooleanField(default=False, help_text="The app hash itself is kept encrypted in the vault.")
-    has_two_fa = models.BooleanField(default=False, help_text="The 2FA password itself is kept encrypted in the vault.")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
+    api_id = models.PositiveIntegerField("App ID", null=True, blank=True)
+    has_api_hash = models.BooleanField("App hash", default=False,
+                                       help_text="The app hash itself is kept encrypted in the vault.")  # fmt: skip
+    has_two_fa = models.BooleanField("Two-step password", default=False,
+                                     help_text="Telegram's two-step password, encrypted in the vault.")  # fmt: skip
     device = models.JSONField(default=dict, blank=True)
-    source_format = models.CharField(max_length=32, choices=[(f.value, f.value) for f in SessionFormat])
+    source_format = models.CharField("Imported from", max_length=32, choices=FORMAT_CHOICES)
     # Checks: when the next one is due, how the last went, and who holds the lease right now.
     check_interval_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Default: CHECK_INTERVAL_SECONDS"
+        "Check every (seconds)", null=True, blank=True, help_text="Default: CHECK_INTERVAL_SECONDS"
     )
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=16, blank=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField("Failures in a row", default=0)
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -268,3 +298,21 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.FAILED)
+
+
+class SavedFilter(models.Model):
+    """One user's named view of the account list: the list's query string (filters, search, order)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,6 +6,7 @@ from accounts.services import EXPORT_FORMATS
 
 class AccountSerializer(serializers.ModelSerializer):
     team = serializers.StringRelatedField(allow_null=True, help_text="the team's name; null: no team")
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = TelegramAccount
@@ -25,6 +26,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "flood_wait_until",
             "team",
             "proxy",
+            "tags",
             "api_id",
             "has_api_hash",
             "has_two_fa",
@@ -54,6 +56,8 @@ class AccountChangeSerializer(serializers.Serializer):
     team = row_id_field("a team's id (your own teams only, unless you see every account)", allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     proxy = row_id_field("a proxy's id (every check then goes through it), or null for direct", allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20,
+                                 help_text="every tag of the account (replaces the set)")  # fmt: skip
 
 
 class ImportRequestSerializer(serializers.Serializer):

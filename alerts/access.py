@@ -22,7 +22,7 @@ def _visible_account_keys(user):
 
 @access_rule("alerts.Alert")
 def alerts_rule(queryset: QuerySet, user, action: str) -> QuerySet:
-    if action != "view" or not user.has_perm("alerts.view_alert"):
+    if action not in ("view", "acknowledge") or not user.has_perm(f"alerts.{action}_alert"):
         return queryset.none()
     if sees_all_accounts(user):
         return queryset

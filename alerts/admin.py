@@ -5,13 +5,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from alerts.botapi import UNCONFIGURED
 from alerts.models import Alert, AlertState, Delivery, Notification, Route, Silence
 from alerts.selectors import delivery_totals, routes_with_stats, silence_scope_error
-from alerts.services import alert_test_send
+from alerts.services import alert_test_send, alerts_acknowledge
 from audit.services import audit_denied
 
 
@@ -159,13 +160,35 @@ class SilenceAdmin(UnconfiguredWarning, admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(UnconfiguredWarning, admin.ModelAdmin):
-    list_display = ["kind", "key", "severity", "state", "count", "summary", "last_seen"]
-    list_filter = ["state", "kind", "severity"]
+    list_display = ["kind", "subject", "severity", "state", "acknowledged", "count", "summary", "last_seen"]
+    list_filter = ["state", "kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["key", "summary"]
     readonly_fields = [f.name for f in Alert._meta.fields]
+    actions = ["acknowledge"]
+    list_select_related = ["acknowledged_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="about", ordering="key")
+    def subject(self, alert: Alert):
+        """An account alert links to its account (the account page checks who may open it)."""
+        if alert.kind.startswith("account.") and alert.key.isdigit():
+            url = reverse("admin:accounts_telegramaccount_change", args=[alert.key])
+            return format_html('<a href="{}">account {}</a>', url, alert.key)
+        return alert.key
+
+    @admin.display(description="acknowledged", ordering="acknowledged_at")
+    def acknowledged(self, alert: Alert) -> str:
+        if alert.acknowledged_at is None:
+            return "—"
+        who = alert.acknowledged_by.get_username() if alert.acknowledged_by else "a deleted user"
+        return f"{who}, {timezone.localtime(alert.acknowledged_at):%Y-%m-%d %H:%M}"
+
+    @admin.action(description="Acknowledge: I have seen these and am on them")
+    def acknowledge(self, request: HttpRequest, queryset) -> None:
+        done = alerts_acknowledge(actor=request.user, alerts=list(queryset))
+        self.message_user(request, f"Acknowledged {done} firing alert(s).", messages.SUCCESS)
 
 
 @admin.register(Notification)

@@ -86,11 +86,16 @@ class Alert(ExportModelOperationsMixin("alert"), models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Someone has seen it and is on it; cleared when it fires again after resolving.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")  # fmt: skip
 
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_seen"]
+        permissions = [("acknowledge_alert", "Can acknowledge alerts")]
 
     def __str__(self) -> str:
         return f"[{self.state}] {self.kind} {self.key}"

@@ -62,6 +62,7 @@ def alert_raise(*, kind: str, severity: int, key: str, summary: str, details: di
             alert = Alert(fingerprint=fingerprint, kind=kind, key=key, first_seen=now, count=0)
         if refired:
             alert.state, alert.resolved_at, alert.count, alert.first_seen = AlertState.FIRING, None, 0, now
+            alert.acknowledged_at, alert.acknowledged_by = None, None
         alert.severity = max(alert.severity or 0, severity) if not refired else severity
         alert.summary, alert.details, alert.last_seen = summary[:500], details or {}, now
         alert.count += 1
@@ -173,3 +174,24 @@ def alert_test_send(*, actor, route: Route) -> SendResult:
     if not result.ok:
         Route.objects.filter(pk=route.pk).update(last_error=result.error[:300], last_error_at=now)
     return result
+
+
+def alerts_acknowledge(*, actor, alerts) -> int:
+    """Mark firing alerts as seen by ``actor`` (who and when), each audited; only alerts they may acknowledge.
+    Returns how many were acknowledged now (already acknowledged or resolved ones are left as they are)."""
+    from audit.services import audit_denied, audit_record
+
+    chosen = Alert.objects.restrict(actor, "acknowledge").filter(pk__in=[a.pk for a in alerts])
+    refused = {a.pk for a in alerts} - set(chosen.values_list("pk", flat=True))
+    for pk in sorted(refused):
+        audit_denied(actor=actor, action="alerts.acknowledge", target_type="alerts.alert", target_id=str(pk),
+                     details={"reason": "not permitted"})  # fmt: skip
+    now = timezone.now()
+    done = 0
+    with transaction.atomic():
+        for alert in chosen.select_for_update().filter(state=AlertState.FIRING, acknowledged_at__isnull=True):
+            alert.acknowledged_at, alert.acknowledged_by = now, actor
+            alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            audit_record(actor=actor, action="alerts.acknowledge", target=alert, details={"kind": alert.kind})
+            done += 1
+    return done

@@ -6,6 +6,7 @@ import django_filters
 
 from audit.models import AuditEvent, Outcome
 from audit.selectors import audit_events_filter
+from project.filtering import StrictFilterForm
 
 TIME_FORMAT = "{name} must be an ISO 8601 date and time, e.g. 2026-11-28T10:00:00Z"
 
@@ -24,6 +25,7 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields: list[str] = []
+        form = StrictFilterForm
 
     def _exact(self, queryset, name: str, value):
         # One selector applies every filter (the console's sidebar uses it too): times become sequence bounds.

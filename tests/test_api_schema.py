@@ -96,6 +96,8 @@ def test_every_operation_answers_as_its_schema_says(admin_user, viewer, blue_tea
 
     call("GET", "/api/v1/audit/events", 200, path="/api/v1/audit/events?outcome=allowed&since=2020-01-01T00:00:00Z")
     call("GET", "/api/v1/audit/events", 400, path="/api/v1/audit/events?since=yesterday")
+    empty = call("GET", "/api/v1/audit/events", 400, path="/api/v1/audit/events?outcome=&actor=")
+    assert empty == {"outcome": ["outcome was given empty; leave it out, or give a value"]}  # free text may be
     lines = call("GET", "/api/v1/audit/events.jsonl", 200, path="/api/v1/audit/events.jsonl?action=account.delete")
     assert [json.loads(line)["action"] for line in lines.decode().splitlines()] == ["account.delete"]
 

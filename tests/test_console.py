@@ -118,3 +118,105 @@ def test_alerts_about_other_teams_accounts_are_hidden(vault, admin_user, operato
 
     assert summaries(admin_user) == {"blue-1", "red-1", "database down"}
     assert summaries(operator) == {"blue-1", "database down"}
+
+
+@pytest.mark.django_db
+def test_the_csv_export_is_the_filtered_list_one_may_see_without_secrets_or_formulas(
+    vault, operator, blue_team, red_team, client
+) -> None:
+    import csv
+    import io
+
+    for label, team in (('=HYPERLINK("http://evil")', blue_team), ("blue-2", blue_team), ("red-1", red_team)):
+        session_import(actor=SYSTEM, files=[InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())],
+                       team=team)  # fmt: skip
+        TelegramAccount.objects.filter(label="a").update(label=label)
+    TelegramAccount.objects.filter(label="blue-2").update(status="banned")
+    client.force_login(operator)
+
+    page = client.get("/admin/accounts/telegramaccount/?status__exact=banned")
+    every = client.get("/admin/accounts/telegramaccount/export.csv")
+    banned = client.get("/admin/accounts/telegramaccount/export.csv?status__exact=banned")
+
+    assert 'id="export-csv"' in page.content.decode() and "export.csv?status__exact=banned" in page.content.decode()
+    rows = list(csv.DictReader(io.StringIO(b"".join(every.streaming_content).decode())))
+    assert every["Content-Type"].startswith("text/csv") and "attachment" in every["Content-Disposition"]
+    assert sorted(r["label"] for r in rows) == ['\'=HYPERLINK("http://evil")', "blue-2"]  # no red, no formula
+    assert [r["label"] for r in csv.DictReader(io.StringIO(b"".join(banned.streaming_content).decode()))] == ["blue-2"]
+    account = TelegramAccount.objects.get(label="blue-2")
+    text = b"".join(client.get("/admin/accounts/telegramaccount/export.csv").streaming_content).decode()
+    assert account.vault_name not in text and account.auth_key_sha256 not in text
+    assert rows[0]["imported_from"] == "telethon_string" and rows[0]["team"] == "blue"
+    exported = AuditEvent.objects.filter(action="account.list_export").order_by("sequence")
+    assert [e.details["rows"] for e in exported] == [2, 1, 2]
+    assert exported[1].details["filters"] == {"status__exact": "banned"}
+
+
+@pytest.mark.django_db
+def test_alerts_are_acknowledged_by_whom_and_when_audited_and_link_to_their_account(
+    vault, operator, viewer, blue_team, red_team, client
+) -> None:
+    from alerts.models import Alert, Severity
+    from alerts.services import alert_raise, alert_resolve, alerts_acknowledge
+
+    ids = {}
+    for label, team in (("blue-1", blue_team), ("red-1", red_team)):
+        files = [InputFile(f"{label}.txt", make.telethon_string(key=make.random_key()).encode())]
+        ids[label] = session_import(actor=SYSTEM, files=files, team=team).outcomes[0].account_id
+        alert_raise(kind="account.banned", severity=Severity.CRITICAL, key=str(ids[label]), summary=label)
+    blue, red = Alert.objects.get(summary="blue-1"), Alert.objects.get(summary="red-1")
+    client.force_login(operator)
+
+    listing = client.get("/admin/alerts/alert/").content.decode()
+    client.post("/admin/alerts/alert/", {"action": "acknowledge", "_selected_action": [blue.pk]})
+    assert alerts_acknowledge(actor=operator, alerts=[red]) == 0  # another team's: refused
+    assert alerts_acknowledge(actor=viewer, alerts=[blue]) == 0  # a viewer may look, not acknowledge
+
+    blue.refresh_from_db()
+    assert f'href="/admin/accounts/telegramaccount/{ids["blue-1"]}/change/"' in listing
+    assert blue.acknowledged_by == operator and blue.acknowledged_at is not None
+    assert "operator, " in client.get("/admin/alerts/alert/").content.decode()
+    assert Alert.objects.get(pk=red.pk).acknowledged_at is None
+    assert (
+        AuditEvent.objects.filter(action="alerts.acknowledge", outcome="allowed", target_id=str(blue.pk)).count() == 1
+    )
+    assert AuditEvent.objects.filter(action="alerts.acknowledge", outcome="denied").count() == 2
+
+    alert_resolve(kind="account.banned", key=str(ids["blue-1"]))
+    alert_raise(kind="account.banned", severity=Severity.CRITICAL, key=str(ids["blue-1"]), summary="again")
+    assert Alert.objects.get(pk=blue.pk).acknowledged_at is None  # fired again: nobody is on it yet
+
+
+@pytest.mark.django_db
+def test_machinery_operators_never_open_waits_under_advanced_last(superuser, client) -> None:
+    client.force_login(superuser)
+
+    page = client.get("/admin/").content.decode()
+    main, _, advanced = page.partition('<details id="advanced"')
+
+    assert advanced and "Periodic tasks" in main and "Telegram accounts" in main
+    for name in ("Access attempts", "Clocked", "Crontabs", "Intervals", "Solar events"):
+        assert name in advanced and name not in main, name
+
+
+@pytest.mark.django_db
+def test_a_new_accounts_few_checks_spread_over_the_chart(vault, admin_user) -> None:
+    import re
+
+    from accounts.console import account_page
+    from accounts.models import CheckRecord
+    from project.console.charts import LEFT, PLOT_W
+
+    files = [InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())]
+    account = TelegramAccount.objects.get(pk=session_import(actor=SYSTEM, files=files).outcomes[0].account_id)
+    now = timezone.now()
+    for minutes in (120, 90, 60, 30, 1):
+        CheckRecord.objects.create(account=account, at=now - dt.timedelta(minutes=minutes), outcome="ok", latency_ms=80)
+
+    chart = str(account_page(admin_user, account, now=now)["check_chart"])
+    xs = [float(x) for x in re.findall(r'<circle cx="([0-9.]+)"', chart)]
+
+    assert len(xs) == 5
+    assert min(xs) < LEFT + 0.1 * PLOT_W and max(xs) > LEFT + 0.95 * PLOT_W  # edge to edge, not one huddle
+    gaps = [b - a for a, b in zip(sorted(xs), sorted(xs)[1:], strict=False)]
+    assert min(gaps) > PLOT_W / 10

@@ -10,6 +10,14 @@ from django.template.response import TemplateResponse
 from audit.services import audit_record
 from project.console.dashboard import dashboard_for
 
+# Machinery operators rarely open: login lockouts and the raw schedule types behind periodic tasks.
+ADVANCED = {"axes", "django_celery_beat.clockedschedule", "django_celery_beat.crontabschedule",
+            "django_celery_beat.intervalschedule", "django_celery_beat.solarschedule"}  # fmt: skip
+
+
+def _advanced(app_label: str, model) -> bool:
+    return app_label in ADVANCED or f"{app_label}.{model['object_name'].lower()}" in ADVANCED
+
 
 class ConsoleSite(admin.AdminSite):
     site_header = "tgfleet"
@@ -25,8 +33,41 @@ class ConsoleSite(admin.AdminSite):
                 audit_record(actor=request.user, action="auth.password_change", target=request.user)
         return response
 
+    def get_urls(self):
+        from django.urls import path
+
+        from project.console import two_factor_views as views
+
+        def page(view):
+            return self.admin_view(lambda request: view(self, request))
+
+        return [
+            path("two-factor/", page(views.two_factor_status), name="two-factor"),
+            path("two-factor/setup/", page(views.two_factor_setup), name="two-factor-setup"),
+            path("two-factor/verify/", page(views.two_factor_verify), name="two-factor-verify"),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        """The apps as Django lists them, with the advanced machinery gathered last under "Advanced"."""
+        apps = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return apps
+        main, advanced = [], []
+        for app in apps:
+            kept = [m for m in app["models"] if not _advanced(app["app_label"], m)]
+            advanced += [m for m in app["models"] if _advanced(app["app_label"], m)]
+            if kept:
+                main.append({**app, "models": kept})
+        if advanced:
+            main.append({"name": "Advanced", "app_label": "advanced", "app_url": "/admin/#advanced",
+                         "has_module_perms": True, "models": advanced, "advanced": True})  # fmt: skip
+        return main
+
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
-        context = {**dashboard_for(request.user), **(extra_context or {})}
+        apps = self.get_app_list(request)
+        context = {**dashboard_for(request.user), "main_apps": [a for a in apps if not a.get("advanced")],
+                   "advanced_apps": [a for a in apps if a.get("advanced")], **(extra_context or {})}  # fmt: skip
         return super().index(request, extra_context=context)
 
 

@@ -295,3 +295,26 @@ def test_import_runs_as_a_task_and_the_page_follows_it(page, import_worker, vaul
     assert not (vault / job.staged_name).exists()  # the sealed upload is gone once imported
     page.click("#job-results a >> nth=0")
     expect(page.locator("#account-status")).to_have_text("Unchecked")
+
+
+def _inside_viewport(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    width = page.viewport_size["width"]
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+def test_the_account_list_fits_a_wide_screen_and_keeps_status_on_a_phone(page, fleet, admin_user) -> None:
+    login(page, admin_user)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto("/admin/accounts/telegramaccount/")
+    page.locator("#result_list").wait_for()
+    results = page.locator("#changelist .results").bounding_box()
+    assert results["x"] + results["width"] <= 1400  # the box never runs off the page; it scrolls inside
+    assert _inside_viewport(page, "#result_list td.field-status_badge")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/admin/accounts/telegramaccount/")
+    page.locator("#result_list").wait_for()
+    assert _inside_viewport(page, "#result_list td.field-status_badge")
+    assert page.locator("#result_list td.field-dc_id").first.is_hidden()
+    screenshot(page, "accounts-phone")
