@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -80,29 +81,31 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         account = account_for_action(
             actor=request.user, account_id=pk, codename="change_telegramaccount", action="account.change"
         )
-        if "tags" in data:
-            wanted = set(data.pop("tags"))
-            current = set(account.tags.values_list("name", flat=True))
+        # All of it or none of it: a refused team after an accepted proxy or tags leaves the account as it was.
+        with transaction.atomic():
+            if "tags" in data:
+                wanted = set(data.pop("tags"))
+                current = set(account.tags.values_list("name", flat=True))
+                try:
+                    accounts_tags_edit(
+                        actor=request.user, accounts=[account], add=wanted - current, remove=current - wanted
+                    )
+                except TagError as exc:
+                    raise ValidationError({"tags": [str(exc)]}) from None
+            if "proxy" in data:
+                proxy_id = data.pop("proxy")
+                proxy = proxy_visible(request.user, proxy_id) if proxy_id is not None else None
+                try:
+                    proxy_assign(actor=request.user, accounts=[account], proxy=proxy)
+                except ValueError as exc:
+                    raise ValidationError({"proxy": [str(exc)]}) from None
             try:
-                accounts_tags_edit(
-                    actor=request.user, accounts=[account], add=wanted - current, remove=current - wanted
-                )
-            except TagError as exc:
-                raise ValidationError({"tags": [str(exc)]}) from None
-        if "proxy" in data:
-            proxy_id = data.pop("proxy")
-            proxy = proxy_visible(request.user, proxy_id) if proxy_id is not None else None
-            try:
-                proxy_assign(actor=request.user, accounts=[account], proxy=proxy)
-            except ValueError as exc:
-                raise ValidationError({"proxy": [str(exc)]}) from None
-        try:
-            if "team" in data:
-                data["team"] = team_chosen(actor=request.user, team_id=data["team"], action="permission.change")
-            if data:
-                account_update(actor=request.user, account=account, **data)
-        except TeamChoiceError as exc:
-            raise ValidationError({"team": [str(exc)]}) from None
+                if "team" in data:
+                    data["team"] = team_chosen(actor=request.user, team_id=data["team"], action="permission.change")
+                if data:
+                    account_update(actor=request.user, account=account, **data)
+            except TeamChoiceError as exc:
+                raise ValidationError({"team": [str(exc)]}) from None
         account = TelegramAccount.objects.select_related("team").get(pk=account.pk)
         return Response(AccountSerializer(account).data)
 

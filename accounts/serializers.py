@@ -51,13 +51,28 @@ class CheckRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TagNamesField(serializers.ListField):
+    """A list of tag names, checked as one value: its errors are plain messages, never a dict per item."""
+
+    child = serializers.CharField()
+
+    def to_internal_value(self, data):
+        from accounts.services.tags import TagError, tag_names_clean
+
+        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+            raise serializers.ValidationError("a list of tag names (strings)")
+        try:
+            return tag_names_clean(data)
+        except TagError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
 class AccountChangeSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, max_length=200)
     team = row_id_field("a team's id (your own teams only, unless you see every account)", allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     proxy = row_id_field("a proxy's id (every check then goes through it), or null for direct", allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20,
-                                 help_text="every tag of the account (replaces the set)")  # fmt: skip
+    tags = TagNamesField(required=False, help_text="every tag of the account (replaces the set); new names become tags")
 
 
 class ImportRequestSerializer(serializers.Serializer):

@@ -49,7 +49,10 @@ def _relay(name: str, stream, lock: threading.Lock, ready: threading.Event | Non
 def _admin_ensure() -> list[str]:
     """`manage.py ensure_admin` (made now, the first time), and what it said."""
     result = subprocess.run([sys.executable, "manage.py", "ensure_admin"], capture_output=True, text=True)
-    return (result.stdout + result.stderr).strip().splitlines() or ["ensure_admin printed nothing"]
+    lines = (result.stdout + result.stderr).strip().splitlines() or ["ensure_admin printed nothing"]
+    if any(line.startswith("Created admin user") for line in lines):
+        lines.append("At the first sign-in, set up an authenticator app (two-factor sign-in is required for admins).")
+    return lines
 
 
 def _box_print(lines: list[str], lock: threading.Lock) -> None:

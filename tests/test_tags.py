@@ -105,3 +105,16 @@ def test_saved_views_are_their_owners_alone(accounts, operator, other_operator, 
     client.force_login(operator)
     client.post("/admin/accounts/telegramaccount/saved-filters/", {"delete": str(view.pk)})
     assert not SavedFilter.objects.exists()
+
+
+def test_a_patch_refused_in_part_changes_nothing(accounts, operator, red_team) -> None:
+    api = APIClient()
+    api.force_authenticate(operator)
+    one = accounts["blue-1"].pk
+
+    refused = api.patch(f"/api/v1/accounts/{one}", {"tags": ["kept-out"], "label": "renamed", "team": red_team.pk},
+                        format="json")  # fmt: skip
+
+    assert refused.status_code == 403  # another team's: refused after the tags and label were taken
+    account = TelegramAccount.objects.get(pk=one)
+    assert account.label == "blue-1" and not account.tags.exists() and not Tag.objects.exists()
