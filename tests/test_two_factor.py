@@ -148,3 +148,33 @@ def test_bearer_tokens_are_their_own_credential(admin_user) -> None:
     answer = Client().get("/api/v1/accounts", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert answer.status_code == 200
+
+
+def test_a_password_alone_can_neither_enrol_a_new_authenticator_nor_turn_it_off(superuser, operator) -> None:
+    device = authenticator_enrol(superuser)
+    browser = _password_login(superuser)
+
+    setup = browser.get("/admin/two-factor/setup/")
+    status = browser.post("/admin/two-factor/", {"action": "remove"})
+
+    assert setup["Location"].startswith("/admin/two-factor/verify/")
+    assert status["Location"].startswith("/admin/two-factor/verify/")
+    assert list(TOTPDevice.objects.filter(user=superuser)) == [device]  # no second, unconfirmed one either
+
+    optional = authenticator_enrol(operator)
+    attacker = _password_login(operator)
+    attacker.post("/admin/two-factor/", {"action": "remove"})
+    attacker.post("/admin/two-factor/setup/", {"code": "000000"})
+    assert list(TOTPDevice.objects.filter(user=operator)) == [optional]
+    assert attacker.get("/admin/")["Location"].startswith("/admin/two-factor/verify/")
+
+
+def test_a_made_up_bearer_header_does_not_open_the_console_to_a_password_only_session(superuser) -> None:
+    authenticator_enrol(superuser)
+    browser = _password_login(superuser)
+
+    page = browser.get("/admin/accounts/telegramaccount/", HTTP_AUTHORIZATION="Bearer made-up")
+    api = browser.get("/api/v1/accounts", HTTP_AUTHORIZATION="Bearer made-up")
+
+    assert page.status_code == 302 and page["Location"].startswith("/admin/two-factor/verify/")
+    assert api.status_code == 401

@@ -2,9 +2,9 @@
 
 Required for superusers and the admin role (they can export every session), optional for anyone else;
 once a user has an authenticator, their console session is verified with a code after the password.
-Until it is, the gate below lets that session reach only the two-factor pages and logout, and the API
-answers it 401 (Bearer tokens are their own credential and pass). Every enrolment, verification,
-refusal, recovery-code use and reset is audited.
+Until it is, the gate below lets that session reach only the one two-factor page it must pass and logout,
+and the API answers it 401 (Bearer tokens are their own credential: a script that sends one has no
+session). Every enrolment, verification, refusal, recovery-code use and reset is audited.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit.services import audit_denied, audit_record
 
 RECOVERY_CODES = 10
-PAGES = ("two-factor", "two-factor-setup", "two-factor-verify", "logout")
 
 
 def two_factor_required(user) -> bool:
@@ -45,10 +44,10 @@ class TwoFactorGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        page = None
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            page = two_factor_pending(request)
-        if page is None or self._open(request):
+        # Whatever else the request carries (a Bearer header too): a session that signed in with a password only
+        # reaches the one page it must pass. Scripts with a token carry no session, so this never meets them.
+        page = two_factor_pending(request)
+        if page is None or self._open(request, page):
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": "Two-factor verification is required: finish signing in to the console "
@@ -57,10 +56,12 @@ class TwoFactorGateMiddleware:
         return redirect(f"{target}?next={request.get_full_path()}")
 
     @staticmethod
-    def _open(request: HttpRequest) -> bool:
+    def _open(request: HttpRequest, page: str) -> bool:
+        """Only the one page this session must pass (never setup while an authenticator awaits its code: that
+        would let a password alone enrol a new one), logout, and static files."""
         if request.path.startswith(settings.STATIC_URL):
             return True
-        return request.path in {reverse(f"admin:{name}") for name in PAGES}
+        return request.path in (reverse(f"admin:{page}"), reverse("admin:logout"))
 
 
 def next_url(request: HttpRequest) -> str:

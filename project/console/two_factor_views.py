@@ -51,6 +51,8 @@ def two_factor_status(site, request: HttpRequest) -> HttpResponse:
 
 
 def two_factor_setup(site, request: HttpRequest) -> HttpResponse:
+    if user_has_device(request.user, confirmed=True) and not request.user.is_verified():
+        return redirect("admin:two-factor-verify")  # a new authenticator only after the current one's code
     device = authenticator_pending(request.user)
     error = None
     if request.method == "POST":
