@@ -6,7 +6,7 @@ import django_filters
 
 from audit.models import AuditEvent, Outcome
 from audit.selectors import audit_events_filter
-from project.filtering import StrictFilterForm
+from project.filtering import StrictFilterForm, UTCDateTimeFilter
 
 TIME_FORMAT = "{name} must be an ISO 8601 date and time, e.g. 2026-11-28T10:00:00Z"
 
@@ -17,9 +17,9 @@ class AuditEventFilter(django_filters.FilterSet):
     target_type = django_filters.CharFilter(method="_exact", max_length=100, help_text="e.g. accounts.telegramaccount")
     target_id = django_filters.CharFilter(method="_exact", max_length=64, help_text="the target's id")
     outcome = django_filters.ChoiceFilter(method="_exact", choices=Outcome.choices)
-    since = django_filters.IsoDateTimeFilter(method="_exact", help_text="events at or after, ISO 8601",
+    since = UTCDateTimeFilter(method="_exact", help_text="events at or after, ISO 8601",
                                              error_messages={"invalid": TIME_FORMAT.format(name="since")})  # fmt: skip
-    until = django_filters.IsoDateTimeFilter(method="_exact", help_text="events before, ISO 8601",
+    until = UTCDateTimeFilter(method="_exact", help_text="events before, ISO 8601",
                                              error_messages={"invalid": TIME_FORMAT.format(name="until")})  # fmt: skip
 
     class Meta:

@@ -52,4 +52,8 @@ def audit_time(name: str, value: str) -> dt.datetime:
         parsed = None
     if parsed is None:
         raise AuditFilterError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-28T10:00:00Z")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)  # PostgreSQL takes offsets up to ±15:59 only; Python reads ±23:59
+    except OverflowError:
+        raise AuditFilterError(f"{name} is outside the calendar once in UTC") from None
