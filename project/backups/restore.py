@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import lzma
 import tempfile
 from pathlib import Path
 
@@ -13,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
 
-from project.backups.archive import CHECKPOINTS, DATABASE, BackupError, BackupReader, BackupSummary
+from project.backups.archive import CHECKPOINTS, DATABASE, EXCLUDED, BackupError, BackupReader, BackupSummary
 
 
 def backup_restore(path: Path, *, actor) -> BackupSummary:
@@ -58,7 +56,7 @@ def backup_restore(path: Path, *, actor) -> BackupSummary:
             written.append(name)
         storage.sync_directory()
         with transaction.atomic():
-            _seeded_rows_clear(database)
+            _seeded_rows_clear()
             with tempfile.TemporaryDirectory(prefix="tgfleet-restore-") as work:
                 fixture = Path(work) / DATABASE
                 fixture.write_bytes(database)
@@ -67,7 +65,10 @@ def backup_restore(path: Path, *, actor) -> BackupSummary:
             if report.problem:
                 raise BackupError(f"the restored audit trail does not verify ({report.problem}): is AUDIT_CHAIN_KEY "
                                   "the one in use when the backup was made? nothing was changed")  # fmt: skip
-            summary = _summary(path)
+            from accounts.models import TelegramAccount
+
+            summary = BackupSummary(path, TelegramAccount.objects.count(), len(names), report.checked,
+                                    path.stat().st_size)  # fmt: skip
             audit_record(actor=actor, action="backup.restore", details={
                 "file": path.name, "accounts": summary.accounts, "sessions": len(names),
                 "audit_events": report.checked})  # fmt: skip
@@ -96,15 +97,20 @@ def _target_empty() -> None:
                           "uses it (not even ensure_admin); nothing was changed")  # fmt: skip
 
 
-def _seeded_rows_clear(database: bytes) -> None:
+def _seeded_rows_clear() -> None:
     """What migrate made in the tables the backup fills (content types, permissions, roles, schedules, the
-    default route ...) gives way to the backup's own rows, primary keys and all. Foreign keys are checked at
-    commit, by when every row they name is back."""
+    default route ...) gives way to the backup's own rows, primary keys and all. The tables are those dumpdata
+    writes: every model not in EXCLUDED (read off the models, not by parsing the dump a second time). Foreign
+    keys are checked at commit, by when every row they name is back."""
     from django.contrib.contenttypes.models import ContentType
 
-    labels = {row["model"] for row in json.loads(lzma.decompress(database))}
-    for label in labels - {"audit.auditevent"}:  # events: none (checked empty), and never deleted
-        model = apps.get_model(label)
+    excluded = set(EXCLUDED)
+    for model in apps.get_models():
+        opts = model._meta
+        if opts.proxy or not opts.managed or {opts.app_label, opts.label_lower} & excluded:
+            continue
+        if opts.label_lower == "audit.auditevent":
+            continue  # none (checked empty), and never deleted
         model._base_manager.all()._raw_delete(model._base_manager.db)
     ContentType.objects.clear_cache()
 
@@ -116,11 +122,3 @@ def _checkpoints_restore(data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.touch(mode=0o600)
     target.write_bytes(data)
-
-
-def _summary(path: Path) -> BackupSummary:
-    from accounts.models import TelegramAccount
-    from audit.models import AuditEvent
-
-    return BackupSummary(path, TelegramAccount.objects.count(), TelegramAccount.objects.count(),
-                         AuditEvent.objects.count(), path.stat().st_size)  # fmt: skip
