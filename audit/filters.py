@@ -29,4 +29,4 @@ class AuditEventFilter(django_filters.FilterSet):
 
     def _exact(self, queryset, name: str, value):
         # One selector applies every filter (the console's sidebar uses it too): times become sequence bounds.
-        return audit_events_filter(queryset, {name: value.isoformat() if hasattr(value, "isoformat") else value})
+        return audit_events_filter(queryset, {name: value})

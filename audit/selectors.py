@@ -44,12 +44,16 @@ def audit_events_filter(queryset: QuerySet[AuditEvent], params) -> QuerySet[Audi
     return queryset
 
 
-def audit_time(name: str, value: str) -> dt.datetime:
-    """A time filter's value, or AuditFilterError naming the filter and the form it takes."""
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
+def audit_time(name: str, value: str | dt.datetime) -> dt.datetime:
+    """A time filter's value (text, or a time a form field already read), or AuditFilterError naming the filter
+    and the form it takes."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
     if parsed is None:
         raise AuditFilterError(f"{name} must be an ISO 8601 date and time, e.g. 2026-11-28T10:00:00Z")
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
