@@ -141,20 +141,27 @@ def outsider(db):
 
 
 @pytest.fixture(scope="session")
-def server_rsa_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
+def server_rsa_key():
+    """The loopback DC's RSA key pair (its public half is what TELEGRAM_SERVER_RSA_KEY_FILE holds)."""
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def server_rsa_pem(server_rsa_key) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    public = server_rsa_key.public_key()
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode()
 
 
 @pytest.fixture
-def telegram_dc(settings, server_rsa_pem):
-    """A loopback DC, and settings that send every check to it."""
+def telegram_dc(settings, server_rsa_pem, server_rsa_key):
+    """A loopback DC (DC 2, and DC 4 for numbers that live there), and settings that send every check to it."""
     from tests.mtproto_dc import LoopbackDC
 
-    with LoopbackDC() as dc:
+    with LoopbackDC(rsa_key=server_rsa_key, extra_dcs=(4,)) as dc:
         settings.TELEGRAM_SERVER_ADDRESS = ("127.0.0.1", dc.port)
         settings.TELEGRAM_SERVER_RSA_KEY = server_rsa_pem
         settings.TELEGRAM_API_ID = 12345

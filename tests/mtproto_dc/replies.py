@@ -26,7 +26,7 @@ def vector(items: list[bytes]) -> bytes:
     return struct.pack("<Ii", VECTOR, len(items)) + b"".join(items)
 
 
-def config(dc_id: int, host: str, port: int) -> bytes:
+def config(dc_id: int, host: str, ports: dict[int, int]) -> bytes:
     now = dt.datetime.now(dt.UTC)
     names = (
         "chat_size_max megagroup_size_max forwarded_count_max online_update_period_ms offline_blur_timeout_ms"
@@ -43,7 +43,7 @@ def config(dc_id: int, host: str, port: int) -> bytes:
             expires=now + dt.timedelta(hours=1),
             test_mode=False,
             this_dc=dc_id,
-            dc_options=[types.DcOption(id=dc_id, ip_address=host, port=port)],
+            dc_options=[types.DcOption(id=dc, ip_address=host, port=port) for dc, port in sorted(ports.items())],
             dc_txt_domain_name="loopback.invalid",
             me_url_prefix="https://t.me/",
             webfile_dc_id=dc_id,

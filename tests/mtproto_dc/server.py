@@ -5,6 +5,11 @@ FLOOD_WAIT_30, a 500 ...), never, or by closing the connection mid-request. The 
 behaviour applies to the account question (users.getUsers); connecting (initConnection with
 getConfig), updates.getState, pings and acks are always answered. Unknown keys get the
 transport error -404, as from Telegram.
+
+Given its RSA private key, it also makes new auth keys by the real key exchange (handshake.py) and signs them
+in by phone, code and two-step password (phones.py); such a key answers 401 AUTH_KEY_UNREGISTERED until it is
+signed in. ``extra_dcs`` opens one more listener per DC id (help.getConfig lists them all), so a number that
+lives in another DC moves there by PHONE_MIGRATE_X as on Telegram.
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ from telethon.tl import functions, types
 
 from tests.mtproto_dc import replies
 from tests.mtproto_dc.crypto import client_message_decrypt, server_message_encrypt
+from tests.mtproto_dc.handshake import Handshake, plain_message
+from tests.mtproto_dc.phones import PhoneBook
 
 MAX_PACKET = 1 << 20
+NEEDS_SIGN_IN = (functions.users.GetUsersRequest, functions.updates.GetStateRequest,
+                 functions.updates.GetDifferenceRequest)  # fmt: skip
 WRAPPERS = (functions.InvokeWithLayerRequest, functions.InitConnectionRequest, functions.InvokeWithoutUpdatesRequest)
 
 
@@ -69,13 +78,20 @@ class KeyStats:
 class _Key:
     auth_key: AuthKey
     behaviour: Behaviour
-    user_id: int
+    user_id: int | None  # None: made by a key exchange and not signed in (yet)
     stats: KeyStats = field(default_factory=KeyStats)
+    dc_id: int | None = None  # the DC that made it (None: minted by a test, valid in every DC)
+    awaiting_password: object = None  # the phone whose code was right, until its two-step password is
 
 
 class LoopbackDC:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, dc_id: int = 2) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, dc_id: int = 2, *, rsa_key=None,
+                 extra_dcs: tuple[int, ...] = ()) -> None:  # fmt: skip
         self.host, self.port, self.dc_id = host, port, dc_id
+        self.rsa_key, self.extra_dcs = rsa_key, extra_dcs
+        self.ports: dict[int, int] = {}
+        self.phones = PhoneBook()
+        self.created: list[_Key] = []  # keys made by key exchange, in order
         self._keys: dict[int, _Key] = {}
         self._last_msg_id = 0
         self._server: asyncio.Server | None = None
@@ -101,10 +117,25 @@ class LoopbackDC:
         return f"{self.host}:{self.port}"
 
     # --- running ---------------------------------------------------------
+    def created_stats(self, user_id: int) -> KeyStats:
+        """The stats of the key made by key exchange and signed in as this user."""
+        return next(k.stats for k in reversed(self.created) if k.user_id == user_id)
+
     async def serve(self) -> asyncio.Server:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, backlog=4096)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = await asyncio.start_server(self._handler(self.dc_id), self.host, self.port, backlog=4096)
+        self.port = self.ports[self.dc_id] = self._server.sockets[0].getsockname()[1]
+        self._extra = []
+        for dc_id in self.extra_dcs:
+            server = await asyncio.start_server(self._handler(dc_id), self.host, 0)
+            self.ports[dc_id] = server.sockets[0].getsockname()[1]
+            self._extra.append(server)
         return self._server
+
+    def _handler(self, dc_id: int):
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._handle(reader, writer, dc_id)
+
+        return handle
 
     def start(self) -> LoopbackDC:
         """Serve from a background thread (for pytest)."""
@@ -128,6 +159,8 @@ class LoopbackDC:
 
         async def shutdown() -> None:
             self._server.close()
+            for server in self._extra:
+                server.close()
             for writer in list(self._writers):
                 writer.close()
             await asyncio.sleep(0)
@@ -143,19 +176,22 @@ class LoopbackDC:
         self.stop()
 
     # --- protocol --------------------------------------------------------
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dc_id: int) -> None:
         self._writers.add(writer)
         self.peers.append(writer.get_extra_info("peername")[:2])
         entry: _Key | None = None
+        handshake: Handshake | None = None
         send_seq = 0
 
-        async def send(session_id: int, body: bytes) -> None:
+        async def send_frame(payload: bytes) -> None:
             nonlocal send_seq
-            payload = server_message_encrypt(entry.auth_key, session_id, self._new_msg_id(), 1, body)
             frame = struct.pack("<ii", len(payload) + 12, send_seq) + payload
             writer.write(frame + struct.pack("<I", crc32(frame)))
             send_seq += 1
             await writer.drain()
+
+        async def send(session_id: int, body: bytes) -> None:
+            await send_frame(server_message_encrypt(entry.auth_key, session_id, self._new_msg_id(), 1, body))
 
         try:
             while True:
@@ -168,12 +204,24 @@ class LoopbackDC:
                 if crc32(header + packet) != checksum:
                     return
                 key_id = struct.unpack("<Q", packet[:8])[0]
+                if key_id == 0 and entry is None and self.rsa_key is not None:  # making a new auth key
+                    handshake = handshake or Handshake(self.rsa_key)
+                    try:
+                        reply = handshake.answer(BinaryReader(packet[20:]).tgread_object())
+                    except Exception:  # anything malformed ends the connection, as on Telegram
+                        await send_frame(struct.pack("<i", -404))
+                        return
+                    await send_frame(plain_message(self._new_msg_id(), reply))
+                    made = handshake.auth_key()
+                    if made is not None:
+                        self._keys[made.key_id] = _Key(made, OK, None, dc_id=dc_id)
+                        self.created.append(self._keys[made.key_id])
+                        handshake = None
+                    continue
                 if entry is None:
                     entry = self._keys.get(key_id)
                     if entry is None:  # Telegram's "auth key not found"
-                        frame = struct.pack("<ii", 16, send_seq) + struct.pack("<i", -404)
-                        writer.write(frame + struct.pack("<I", crc32(frame)))
-                        await writer.drain()
+                        await send_frame(struct.pack("<i", -404))
                         return
                     entry.stats.connections += 1
                     entry.stats.active += 1
@@ -212,7 +260,12 @@ class LoopbackDC:
         if behaviour.kind == "silent":
             return None
         if isinstance(request, functions.help.GetConfigRequest):
-            return replies.rpc_result(msg_id, replies.config(self.dc_id, self.host, self.port))
+            return replies.rpc_result(msg_id, replies.config(entry.dc_id or self.dc_id, self.host, self.ports))
+        signing_in = self.phones.answer(self, entry, msg_id, request)
+        if signing_in is not None:
+            return signing_in
+        if entry.user_id is None and isinstance(request, NEEDS_SIGN_IN):
+            return replies.rpc_error(msg_id, 401, "AUTH_KEY_UNREGISTERED")
         if isinstance(request, functions.PingRequest | functions.PingDelayDisconnectRequest):
             return replies.pong(msg_id, request.ping_id)
         if isinstance(request, functions.help.GetNearestDcRequest):  # the country of the address it sees
