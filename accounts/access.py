@@ -117,3 +117,12 @@ def tags_rule(queryset: QuerySet, user, action: str) -> QuerySet:
 def saved_filters_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     """A saved filter is its owner's alone."""
     return queryset.filter(user=user) if action in ("view", "add", "change", "delete") else queryset.none()
+
+
+@access_rule("accounts.Login")
+def logins_rule(queryset: QuerySet, user, action: str) -> QuerySet:
+    """A sign-in in progress belongs to whoever started it, and only while they may still sign accounts in:
+    anyone else (a superuser too) gets 404, as if it weren't there."""
+    if action not in ("view", "change") or not user.has_perm("accounts.login_account"):
+        return queryset.none()
+    return queryset.filter(created_by=user)

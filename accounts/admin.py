@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from accounts import admin_users  # noqa: F401 - registers the user and group admins
 from accounts.admin_filters import VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
+from accounts.admin_logins import AccountLoginPages
 from accounts.admin_proxies import AccountProxyActions
 from accounts.admin_tags import AccountTagActions
 from accounts.console import account_page
@@ -62,7 +63,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramAccount)
-class TelegramAccountAdmin(AccountTagActions, AccountProxyActions, admin.ModelAdmin):
+class TelegramAccountAdmin(AccountLoginPages, AccountTagActions, AccountProxyActions, admin.ModelAdmin):
     list_display = ["label", "phone", "username", "status_badge", "last_checked_at", "last_outcome", "dc_id", "team",
                     "proxy", "tag_list", "source_format"]  # fmt: skip
     list_filter = ["status", VisibleTeamFilter, "tags", "source_format", "test_server"]
@@ -176,7 +177,7 @@ class TelegramAccountAdmin(AccountTagActions, AccountProxyActions, admin.ModelAd
                 name="accounts_telegramaccount_export",
             ),
         ]
-        return own + super().get_urls()
+        return own + self.login_urls() + super().get_urls()
 
     def csv_view(self, request: HttpRequest) -> HttpResponse:
         """The list as it is filtered and searched on the page, as CSV (rows this user may see only)."""

@@ -114,6 +114,7 @@ FORMAT_CHOICES = [
     (SessionFormat.TELETHON_STRING.value, "Telethon StringSession"),
     (SessionFormat.PYROGRAM_SQLITE.value, "Pyrogram .session file"),
     (SessionFormat.PYROGRAM_STRING.value, "Pyrogram session string"),
+    (SessionFormat.LOGIN.value, "Signed in here (phone and code)"),
 ]
 
 
@@ -163,6 +164,7 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
             ("check_account", "Can run a connection check on the account"),
             ("export_session", "Can export the account's session"),
             ("access_all_accounts", "Can act on every account, whatever its team"),
+            ("login_account", "Can add an account by signing in with its phone"),
         ]
 
     def __str__(self) -> str:
@@ -316,3 +318,57 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LoginState(models.TextChoices):
+    CODE_SENT = "code_sent", "Code sent"
+    PASSWORD_NEEDED = "password_needed", "Two-step password needed"
+    EXISTS = "exists", "Signed in: the account is already here"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Login(models.Model):
+    """Adding an account by signing in, between its steps. What the next step needs (the phone, Telegram's
+    phone_code_hash, the half-made session's auth key) is sealed with the vault's keys in ``sealed`` and
+    dropped when the login ends; only a masked phone and its HMAC are readable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="logins")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Never direct when it names a proxy: deleting the proxy ends the login rather than freeing it.
+    proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    replace = models.ForeignKey(TelegramAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                help_text="the account whose session this login replaces")  # fmt: skip
+    phone_masked = models.CharField(max_length=24)
+    phone_digest = models.CharField(max_length=80, db_index=True)
+    state = models.CharField(max_length=16, choices=LoginState.choices, default=LoginState.CODE_SENT)
+    code_type = models.CharField(max_length=16, blank=True)
+    next_type = models.CharField(max_length=16, blank=True)
+    code_timeout = models.PositiveIntegerField(null=True, blank=True)
+    password_hint = models.CharField(max_length=128, blank=True)
+    error = models.CharField(max_length=64, blank=True)
+    error_text = models.CharField(max_length=300, blank=True)
+    flood_wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="tries of the code or password asked for now")
+    resends = models.PositiveIntegerField(default=0)
+    sealed = models.BinaryField(editable=False, default=b"")
+    account = models.ForeignKey(TelegramAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    busy_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    expires_at = models.DateTimeField()
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sign-in of {self.phone_masked} ({self.get_state_display()})"
+
+    @property
+    def open(self) -> bool:
+        return self.state in (LoginState.CODE_SENT, LoginState.PASSWORD_NEEDED, LoginState.EXISTS)

@@ -11,6 +11,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "admin": (
         *(f"accounts.{codename}" for codename in ACCOUNT_ACTIONS),
         "accounts.add_telegramaccount",
+        "accounts.login_account",
         *PROXY_ACTIONS,
         "accounts.access_all_accounts",
         "accounts.view_tag",
@@ -42,6 +43,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "operator": (
         *(f"accounts.{codename}" for codename in ACCOUNT_ACTIONS),
         "accounts.add_telegramaccount",
+        "accounts.login_account",
         *PROXY_ACTIONS,
         "accounts.view_team",
         "accounts.view_tag",

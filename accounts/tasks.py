@@ -84,6 +84,9 @@ def import_run_task(job_id: str) -> str:
 
 @shared_task(name="accounts.import_jobs_prune")
 def jobs_prune_task() -> int:
+    """Work in progress that no one finished: stale jobs, and sign-ins past their 10 minutes (their sealed
+    state dropped); old finished ones go."""
     from accounts.services.imports import jobs_prune
+    from accounts.services.logins import logins_prune
 
-    return jobs_prune()
+    return jobs_prune() + logins_prune()

@@ -75,9 +75,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(
         name="import-jobs-prune",
         task="accounts.import_jobs_prune",
-        every_seconds=3600,
+        every_seconds=300,
         description="Fails imports no worker finished within a day (their sealed uploads are deleted); "
-        "forgets finished imports after 30 days.",
+        "forgets finished imports after 30 days; ends sign-ins left past their 10 minutes (their sealed state is "
+        "dropped).",
     ),
 )
 

@@ -18,6 +18,8 @@ SECRET_KEY = "canary-secret-key-" + "s3cr3t" * 7
 AUDIT_CHAIN_KEY = "canary-audit-chain-key-" + "ch41n" * 4
 AUDIT_HMAC_KEY = "canary-audit-hmac-key-" + "hm4c" * 4
 PROXY_PASSWORD = "canary-proxy-pass-" + "pr0xy" * 3
+TWO_STEP_PASSWORD = "canary-two-step-" + "p4ssw0rd" * 2  # an account's two-step password, typed at sign-in
+LOGIN_CODE = "73519"  # too short to search logs for; the API answers and the audit trail are searched instead
 MTPROXY_SECRET = "dd" + "c4a7a7c4a7a7c4a7" * 2  # 16 bytes after dd, as MTProxy links carry them
 ENVIRONMENT = {"SECRET_KEY": SECRET_KEY, "AUDIT_CHAIN_KEY": AUDIT_CHAIN_KEY, "AUDIT_HMAC_KEY": AUDIT_HMAC_KEY}
 SETTINGS_SECRETS = ("SECRET_KEY", "AUDIT_CHAIN_KEY", "AUDIT_HMAC_KEY", "METRICS_TOKEN", "TELEGRAM_BOT_TOKEN",
@@ -31,6 +33,7 @@ def planted() -> dict[str, str]:
         "bot token": BOT_TOKEN,
         "proxy password": PROXY_PASSWORD,
         "mtproxy secret": MTPROXY_SECRET,
+        "two-step password": TWO_STEP_PASSWORD,
         "auth key (text)": CANARY_KEY.decode()[:32],
         "auth key (hex)": CANARY_KEY.hex()[:64],
         "auth key (base64)": base64.b64encode(CANARY_KEY).decode()[:64],

@@ -60,7 +60,8 @@ def _accounts(team, n: int) -> list[TelegramAccount]:
     return list(TelegramAccount.objects.filter(team=team).order_by("pk"))
 
 
-def test_every_operation_answers_as_its_schema_says(admin_user, viewer, blue_team, vault, bot, settings) -> None:
+def test_every_operation_answers_as_its_schema_says(admin_user, viewer, blue_team, vault, bot, settings,
+                                                   telegram_dc) -> None:  # fmt: skip
     settings.CHECK_NOW_WAIT_SECONDS = 0  # no worker here: a check answers 202 with its job
     raw, schema = _schema()
     first, second = _accounts(blue_team, 2)
@@ -112,11 +113,34 @@ def test_every_operation_answers_as_its_schema_says(admin_user, viewer, blue_tea
          format="json")  # fmt: skip
     call("DELETE", "/api/v1/proxies/{id}", 204, path=f"/api/v1/proxies/{proxy['id']}")
 
+    # Signing an account in, against the loopback DC: a number with a two-step password, one Telegram refuses.
+    telegram_dc.phones.add("+15550109999", 8080, password="pw-for-the-schema")
+    telegram_dc.phones.add("+15550108888", 8081, send_error="400:PHONE_NUMBER_BANNED")
+    login, step = "/api/v1/logins/{id}", "/api/v1/logins/{id}/"
+    started = call("POST", "/api/v1/logins", 201, data={"phone": "+15550109999", "team": blue_team.pk}, format="json")
+    at = login.replace("{id}", started["id"])
+    call("POST", "/api/v1/logins", 400, data={"phone": "12"}, format="json")
+    TelegramAccount.objects.filter(pk=first.pk).update(phone="+15550101010")
+    known = call("POST", "/api/v1/logins", 409, data={"phone": "+15550101010"}, format="json")
+    assert known["account"] == first.pk
+    call("GET", login, 200, path=at)
+    call("GET", login, 404, path=login.replace("{id}", "00000000-0000-0000-0000-000000000000"))
+    call("POST", step + "resend", 200, path=at + "/resend")
+    call("POST", step + "password", 409, path=at + "/password", data={"password": "x"}, format="json")
+    call("POST", step + "code", 400, path=at + "/code", data={"code": ""}, format="json")
+    call("POST", step + "code", 200, path=at + "/code", data={"code": "12345"}, format="json")
+    call("POST", step + "password", 200, path=at + "/password", data={"password": "pw-for-the-schema"}, format="json")
+    call("POST", step + "replace", 409, path=at + "/replace")
+    call("DELETE", login, 409, path=at)
+    banned = call("POST", "/api/v1/logins", 201, data={"phone": "+15550108888", "team": blue_team.pk}, format="json")
+    assert banned["state"] == "failed"
+
     # Without credentials, and as a viewer who may not change anything: the documented 401 and 403.
     anonymous = Caller(schema, None)
     anonymous("GET", "/api/v1/accounts", 401)
     as_viewer = Caller(schema, token_create(actor=viewer, user=viewer)[1])
     as_viewer("DELETE", one, 403, path=f"/api/v1/accounts/{first.pk}")
+    as_viewer("POST", "/api/v1/logins", 403, data={"phone": "+15550107777"}, format="json")
 
     documented = {(path, method.upper()) for path, item in raw["paths"].items() for method in item}
     assert documented == call.covered, documented ^ call.covered
@@ -133,7 +157,8 @@ def test_the_schema_names_each_operation_plainly_and_leaves_out_the_legacy_alias
     operations = [op for item in raw["paths"].values() for op in item.values()]
 
     assert all(op["operationId"].replace("_", "").isalnum() for op in operations)
-    assert {tag for op in operations for tag in op["tags"]} == {"accounts", "alerts", "audit", "jobs", "proxies"}
+    tags = {"accounts", "alerts", "audit", "jobs", "logins", "proxies"}
+    assert {tag for op in operations for tag in op["tags"]} == tags
     assert not any("group-ai" in path for path in raw["paths"])
     stats = raw["components"]["schemas"]["AlertStats"]
     assert stats["type"] == "object" and {"overall", "routes"} <= set(stats["properties"])

@@ -34,6 +34,7 @@ class SessionFormat(enum.StrEnum):
     TELETHON_STRING = "telethon_string"
     PYROGRAM_SQLITE = "pyrogram_sqlite"
     PYROGRAM_STRING = "pyrogram_string"
+    LOGIN = "login"  # made here by signing in with the phone (accounts.services.logins)
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,17 @@ class ClientProfile:
 
 
 def endpoint_for(record: SessionRecord) -> Endpoint:
+    return endpoint_for_dc(record.dc_id, test_server=record.test_server)
+
+
+def endpoint_for_dc(dc_id: int, *, test_server: bool = False) -> Endpoint:
     if settings.TELEGRAM_SERVER_ADDRESS:
         _trust_server_key(settings.TELEGRAM_SERVER_RSA_KEY)
         host, port = settings.TELEGRAM_SERVER_ADDRESS
-        return Endpoint(host, port, record.dc_id)
+        return Endpoint(host, port, dc_id)
     # Never the file's own address: only a DC in Telegram's table (or the configured server) is dialled.
-    host = dc_address(record.dc_id, test_server=settings.TELEGRAM_TEST_SERVERS or record.test_server)
-    return Endpoint(host, DEFAULT_PORT, record.dc_id)
+    host = dc_address(dc_id, test_server=settings.TELEGRAM_TEST_SERVERS or test_server)
+    return Endpoint(host, DEFAULT_PORT, dc_id)
 
 
 def endpoints_configured() -> list[Endpoint]:

@@ -62,3 +62,15 @@ def identity_for(account, record: SessionRecord, *, has_hash: bool) -> AppIdenti
     account.api_id = identity.api_id
     account.device = {**identity.device_fields(), **account.device}
     return None if has_hash else identity
+
+
+def identity_for_login(seed: str) -> AppIdentity:
+    """The app and device a new sign-in speaks as (and the account keeps): by the same rule as imports, one of
+    the official apps' identities, or with TELEGRAM_APP_CREDENTIALS one of the operator's apps with such a
+    device's strings, chosen by ``seed`` (the phone's HMAC) so the same number always gets the same one."""
+    identity = IDENTITIES[int(seed[-8:], 16) % len(IDENTITIES)]
+    pool = settings.TELEGRAM_APP_CREDENTIALS
+    if pool:
+        api_id, api_hash = pool[int(seed[-16:-8], 16) % len(pool)]
+        identity = replace(identity, name=f"own-app-{api_id}", api_id=api_id, api_hash=api_hash)
+    return identity

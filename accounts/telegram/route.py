@@ -25,13 +25,16 @@ class ProxyRoute:
 
     def connection(self, endpoint: Endpoint, loggers):
         """Telethon's connection to the DC through this proxy (its own MTProxy class for MTProxy)."""
+        connection, proxy = self.client_options()
+        return connection(endpoint.host, endpoint.port, endpoint.dc_id, loggers=loggers, proxy=proxy)
+
+    def client_options(self) -> tuple[type, tuple | dict]:
+        """Telethon's connection class and its `proxy` argument (as TelegramClient takes them)."""
         if self.kind == MTPROXY:
-            proxy = (self.host, self.port, self.secret)
-            return ConnectionTcpMTProxyRandomizedIntermediate(endpoint.host, endpoint.port, endpoint.dc_id,
-                                                               loggers=loggers, proxy=proxy)  # fmt: skip
+            return ConnectionTcpMTProxyRandomizedIntermediate, (self.host, self.port, self.secret)
         proxy = {"proxy_type": self.kind, "addr": self.host, "port": self.port, "rdns": True,
                  "username": self.username or None, "password": self.password or None}  # fmt: skip
-        return ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=loggers, proxy=proxy)
+        return ConnectionTcpFull, proxy
 
 
 def proxy_secrets_pack(spec: ProxySpec) -> bytes:

@@ -17,7 +17,8 @@ CHECKPOINTS = "audit-checkpoints.jsonl"
 SESSIONS = "sessions/"
 # Vault names are ours (accounts/services): letters, digits, dots, dashes, underscores; one level deep.
 _VAULT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
-# Live state, not data: console logins, login lockouts, heartbeats, the beat scheduler's change marker.
+# Live state, not data: console logins, login lockouts, heartbeats, the beat scheduler's change marker, and
+# accounts' sign-ins in progress (ten minutes long; restored, they could only expire).
 # Two-factor authenticators and recovery codes stay out too: django-otp keeps their secrets in the clear,
 # and a backup holds ciphertext only; after a restore everyone who needs one enrols again.
 # Everything else goes with its own primary keys (content types and permissions too), so the restored
@@ -30,6 +31,7 @@ EXCLUDED = [
     "django_celery_beat.periodictasks",
     "otp_totp",
     "otp_static",
+    "accounts.login",
 ]
 
 
