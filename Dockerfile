@@ -8,4 +8,4 @@ RUN DATA_DIR=/tmp/build python manage.py collectstatic --noinput -v0 \
     && mkdir -p /data && useradd --system --home /app tgfleet && chown tgfleet /data && chmod 700 /data
 USER tgfleet
 EXPOSE 8000
-CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "90", "--access-logfile", "-"]

@@ -26,7 +26,7 @@ def commands() -> dict[str, list[str]]:
     celery = [str(BIN / "celery"), "-A", "project"]
     return {
         "web": [str(BIN / "gunicorn"), "project.wsgi:application", "--bind", bind, "--workers", "2",
-                "--graceful-timeout", "10", "--access-logfile", "-"],
+                "--timeout", "90", "--graceful-timeout", "10", "--access-logfile", "-"],
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", "celery,alerts",
                    "-n", "worker@%h"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--pidfile", f"{data_dir}/celerybeat.pid"],

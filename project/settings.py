@@ -373,8 +373,9 @@ if TELEGRAM_SERVER_ADDRESS and not TELEGRAM_SERVER_RSA_KEY:
         "TELEGRAM_SERVER_ADDRESS needs TELEGRAM_SERVER_RSA_KEY_FILE, the server's PEM public key"
     )
 TELEGRAM_CHECK_TIMEOUT = env_int("TELEGRAM_CHECK_TIMEOUT", 20, minimum=1, maximum=300)
-# Each step of signing an account in (a new auth key, then the request) must end within this many seconds.
-TELEGRAM_LOGIN_TIMEOUT = env_int("TELEGRAM_LOGIN_TIMEOUT", 30, minimum=1, maximum=300)
+# Each step of signing an account in (a new auth key, then its requests) ends within this many seconds; the
+# web server's own timeout (gunicorn --timeout 90, Dockerfile and runstack) stays above the most allowed.
+TELEGRAM_LOGIN_TIMEOUT = env_int("TELEGRAM_LOGIN_TIMEOUT", 30, minimum=1, maximum=75)
 CHECK_INTERVAL_SECONDS = env_int("CHECK_INTERVAL_SECONDS", 900, minimum=30)
 CHECK_JITTER_SECONDS = env_int("CHECK_JITTER_SECONDS", 90, minimum=0)
 CHECK_CONCURRENCY = env_int("CHECK_CONCURRENCY", 50, minimum=1, maximum=2000)

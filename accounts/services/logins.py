@@ -395,7 +395,7 @@ def _waiting_for(login: Login) -> str:
 
 
 def _busy() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.TELEGRAM_LOGIN_TIMEOUT * 3)
+    return dt.timedelta(seconds=settings.TELEGRAM_LOGIN_TIMEOUT + 15)
 
 
 def _run(session: LoginSession, action: str, login: Login, secret: str = "") -> StepResult:

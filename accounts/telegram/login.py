@@ -109,7 +109,7 @@ async def login_step(session: LoginSession, action: str, *, secret: str = "", pr
     client = _client(session, proxy, timeout)
     connected = False
     try:
-        async with asyncio.timeout(timeout * 2):
+        async with asyncio.timeout(timeout):
             await client.connect()
             connected = True
             result = await _STEPS[action](client, session, secret)
@@ -182,7 +182,7 @@ _STEPS = {"send_code": _send_code, "resend": _resend, "code": _code, "password":
 async def _password_needed(client: TelegramClient, timeout: float) -> StepResult:
     """After SESSION_PASSWORD_NEEDED the official apps ask account.getPassword for the hint; so do we."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(min(timeout, 5)):  # the hint only: the step has had its time
             pwd = await client(functions.account.GetPasswordRequest())
     except (errors.RPCError, OSError, TimeoutError):
         return StepResult("password_needed")

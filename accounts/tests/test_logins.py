@@ -275,3 +275,18 @@ def test_the_beat_s_prune_ends_sign_ins_left_past_ten_minutes(vault, telegram_dc
     jobs_prune_task()
     row = Login.objects.get(pk=login["id"])
     assert (row.state, bytes(row.sealed)) == ("expired", b"")
+
+
+def test_a_dc_that_never_answers_ends_the_step_by_its_deadline(vault, operator, settings) -> None:
+    import socket
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts (the kernel's backlog), never answers
+        settings.TELEGRAM_SERVER_ADDRESS = silent.getsockname()[:2]
+        settings.TELEGRAM_LOGIN_TIMEOUT = 2
+        started = time.monotonic()
+        login = _start(_api(operator)).json()
+        took = time.monotonic() - started
+    assert (login["state"], login["error"]) == ("failed", "TIMEOUT") and "in time" in login["error_text"]
+    assert 2 <= took < 6
+    assert not Login.objects.get(pk=login["id"]).busy_until  # released for whoever asks next
