@@ -52,12 +52,6 @@ def config(dc_id: int, host: str, ports: dict[int, int]) -> bytes:
     )
 
 
-def self_user(user_id: int) -> bytes:
-    return bytes(
-        types.User(id=user_id, is_self=True, access_hash=user_id * 7919, first_name="Loopback", phone="15550000000")
-    )
-
-
 def updates_state() -> bytes:
     return bytes(types.updates.State(pts=1, qts=0, date=dt.datetime.now(dt.UTC), seq=1, unread_count=0))
 

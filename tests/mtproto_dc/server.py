@@ -27,7 +27,7 @@ from telethon.crypto import AuthKey
 from telethon.extensions import BinaryReader
 from telethon.tl import functions, types
 
-from tests.mtproto_dc import replies
+from tests.mtproto_dc import replies, standing
 from tests.mtproto_dc.crypto import client_message_decrypt, server_message_encrypt
 from tests.mtproto_dc.handshake import Handshake, plain_message
 from tests.mtproto_dc.phones import PhoneBook
@@ -82,6 +82,7 @@ class _Key:
     stats: KeyStats = field(default_factory=KeyStats)
     dc_id: int | None = None  # the DC that made it (None: minted by a test, valid in every DC)
     awaiting_password: object = None  # the phone whose code was right, until its two-step password is
+    standing: standing.Standing = field(default_factory=standing.Standing)  # what Telegram holds against it
 
 
 class LoopbackDC:
@@ -108,6 +109,10 @@ class LoopbackDC:
 
     def script(self, key: bytes, behaviour: Behaviour) -> None:
         self._keys[AuthKey(key).key_id].behaviour = behaviour
+
+    def standing(self, key: bytes) -> standing.Standing:
+        """What Telegram holds against this key's account (script it before the deep check asks)."""
+        return self._keys[AuthKey(key).key_id].standing
 
     def stats(self, key: bytes) -> KeyStats:
         return self._keys[AuthKey(key).key_id].stats
@@ -261,11 +266,16 @@ class LoopbackDC:
             return None
         if isinstance(request, functions.help.GetConfigRequest):
             return replies.rpc_result(msg_id, replies.config(entry.dc_id or self.dc_id, self.host, self.ports))
+        if entry.user_id is not None:
+            held = standing.answer(entry, msg_id, request)
+            if held is not None:
+                return held
         signing_in = self.phones.answer(self, entry, msg_id, request)
         if signing_in is not None:
             return signing_in
         if entry.user_id is None and isinstance(request, NEEDS_SIGN_IN):
             return replies.rpc_error(msg_id, 401, "AUTH_KEY_UNREGISTERED")
+
         if isinstance(request, functions.PingRequest | functions.PingDelayDisconnectRequest):
             return replies.pong(msg_id, request.ping_id)
         if isinstance(request, functions.help.GetNearestDcRequest):  # the country of the address it sees
@@ -281,7 +291,7 @@ class LoopbackDC:
                 await asyncio.sleep(behaviour.seconds)
             if behaviour.kind == "error":
                 return replies.rpc_error(msg_id, behaviour.code, behaviour.message)
-            return replies.rpc_result(msg_id, replies.vector([replies.self_user(entry.user_id)]))
+            return replies.rpc_result(msg_id, replies.vector([standing.self_user(entry)]))
         return replies.rpc_error(msg_id, 400, f"{name.upper()}_NOT_SUPPORTED_BY_LOOPBACK_DC")
 
     def _new_msg_id(self) -> int:
