@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.models import AccountGroupObjectPermission, AccountUserObjectPermission
+from accounts.models import AccountGroupObjectPermission, AccountUserObjectPermission, TelegramAccount
 from accounts.permissions import sees_all_accounts
 from project.access import access_rule, superuser_only_rule
 
@@ -126,3 +126,11 @@ def logins_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     if action not in ("view", "change") or not user.has_perm("accounts.login_account"):
         return queryset.none()
     return queryset.filter(created_by=user)
+
+
+@access_rule("accounts.AccountStanding")
+def standings_rule(queryset: QuerySet, user, action: str) -> QuerySet:
+    """What Telegram holds against an account is seen by whoever sees the account; it is written by checks only."""
+    if action != "view":
+        return queryset.none()
+    return queryset.filter(account__in=accounts_rule(TelegramAccount.objects.all(), user, "view"))

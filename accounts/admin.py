@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import admin_users  # noqa: F401 - registers the user and group admins
-from accounts.admin_filters import VisibleTeamFilter
+from accounts.admin_filters import StandingFilter, VisibleTeamFilter
 from accounts.admin_forms import ExportForm, ImportForm, TeamForm, team_field_limit
 from accounts.admin_logins import AccountLoginPages
 from accounts.admin_proxies import AccountProxyActions
+from accounts.admin_standing import AccountStandingPages
 from accounts.admin_tags import AccountTagActions
 from accounts.console import account_page
 from accounts.downloads import session_download
@@ -34,7 +35,7 @@ from accounts.services.accounts import EDITABLE
 from accounts.services.check_jobs import check_job_create, check_job_wait
 from accounts.services.imports import import_job_create, job_for, job_progress
 from accounts.services.proxies import proxy_assign
-from accounts.services.teams import TeamChoiceError
+from accounts.services.teams import TeamChoiceError, team_spambot_set
 from accounts.sessions import InputFile
 from accounts.tokens import token_create, token_revoke
 from accounts.vault.crypto import VaultKeyError
@@ -60,13 +61,17 @@ class TeamAdmin(admin.ModelAdmin):
         team = obj if change else team_create(actor=request.user, name=form.cleaned_data["name"])
         obj.pk, obj.group = team.pk, team.group
         team_members_set(actor=request.user, team=team, users=form.cleaned_data["members"])
+        team_spambot_set(actor=request.user, team=team, enabled=form.cleaned_data.get("spambot_checks", False))
 
 
 @admin.register(TelegramAccount)
-class TelegramAccountAdmin(AccountLoginPages, AccountTagActions, AccountProxyActions, admin.ModelAdmin):
+class TelegramAccountAdmin(
+    AccountLoginPages, AccountStandingPages, AccountTagActions, AccountProxyActions, admin.ModelAdmin
+):
     list_display = ["label", "phone", "username", "status_badge", "last_checked_at", "last_outcome", "dc_id", "team",
                     "proxy", "tag_list", "source_format"]  # fmt: skip
-    list_filter = ["status", VisibleTeamFilter, "tags", "source_format", "test_server"]
+    list_filter = ["status", VisibleTeamFilter, "tags", "source_format", "test_server", "standing__spam_blocked",
+                   "standing__frozen", StandingFilter]  # fmt: skip
     search_fields = ["label", "phone", "username", "telegram_user_id"]
     readonly_fields = [
         "telegram_user_id",
@@ -177,7 +182,7 @@ class TelegramAccountAdmin(AccountLoginPages, AccountTagActions, AccountProxyAct
                 name="accounts_telegramaccount_export",
             ),
         ]
-        return own + self.login_urls() + super().get_urls()
+        return own + self.login_urls() + self.standing_urls() + super().get_urls()
 
     def csv_view(self, request: HttpRequest) -> HttpResponse:
         """The list as it is filtered and searched on the page, as CSV (rows this user may see only)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import Q
 
 from accounts.models import Team, TelegramAccount
 
@@ -27,3 +28,28 @@ class VisibleTeamFilter(admin.SimpleListFilter):
         if value:
             raise IncorrectLookupParameters(f"team must be a team's id or 'none', not {value!r}")
         return queryset
+
+
+class StandingFilter(admin.SimpleListFilter):
+    """What the last deep check found: restricted/scam/fake, other sessions signed in, or never deep-checked."""
+
+    title = "Telegram's standing"
+    parameter_name = "standing"
+    CHOICES = {
+        "flagged": ("Restricted, scam or fake", Q(standing__restricted=True) | Q(standing__scam=True)
+                    | Q(standing__fake=True)),
+        "other_sessions": ("Other sessions signed in", Q(standing__other_sessions__gt=0)),
+        "two_step_off": ("No two-step password", Q(standing__two_step=False)),
+        "unchecked": ("Never deep-checked", Q(standing__checked_at__isnull=True)),
+    }  # fmt: skip
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _q) in self.CHOICES.items()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in self.CHOICES:
+            raise IncorrectLookupParameters(f"standing must be one of {', '.join(self.CHOICES)}, not {value!r}")
+        return queryset.filter(self.CHOICES[value][1])

@@ -53,7 +53,7 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name"]
+        fields = ["name", "spambot_checks"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -49,7 +49,11 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ACCOUNT_ID_PATTERN
 
     def get_queryset(self):
-        return TelegramAccount.objects.restrict(self.request.user).select_related("team").prefetch_related("tags")
+        return (
+            TelegramAccount.objects.restrict(self.request.user)
+            .select_related("team", "standing")
+            .prefetch_related("tags")
+        )
 
     @extend_schema(responses={204: None}, description="Delete the account and its vault file (audited).")
     def destroy(self, request: Request, pk: str | None = None) -> Response:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from accounts.models import TelegramAccount
+from accounts.models import AccountStanding, TelegramAccount
 from accounts.permissions import account_permitted
 from audit.models import AuditEvent
 from project.console.charts import Point, scatter
@@ -42,6 +42,8 @@ def account_page(user, account: TelegramAccount, *, now: dt.datetime | None = No
         "recent_checks": checks[:10],
         "can_check": account_permitted(user, "check_account", account),
         "can_export": account_permitted(user, "export_session", account),
+        "can_change": account_permitted(user, "change_telegramaccount", account),
+        "standing": AccountStanding.objects.filter(account=account).first(),
         "can_read_audit": user.has_perm("audit.view_auditevent"),
     }  # fmt: skip
     if context["can_read_audit"]:

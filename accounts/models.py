@@ -20,6 +20,10 @@ class Team(models.Model):
     """A group of people who own a set of accounts (scoped by the access rules)."""
 
     name = models.CharField(max_length=100, unique=True)
+    spambot_checks = models.BooleanField(
+        "Ask @SpamBot", default=False,
+        help_text="The deep check asks @SpamBot about this team's accounts (it sends /start: at most once a day).",
+    )  # fmt: skip
     # Members are this group's users; object permissions on the team's accounts are granted to it.
     group = models.OneToOneField(Group, on_delete=models.PROTECT, editable=False, related_name="team")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -372,3 +376,40 @@ class Login(models.Model):
     @property
     def open(self) -> bool:
         return self.state in (LoginState.CODE_SENT, LoginState.PASSWORD_NEEDED, LoginState.EXISTS)
+
+
+class AccountStanding(models.Model):
+    """What Telegram holds against an account, from its last deep check: None is "not known" (never "fine").
+    Each finding's evidence (method, Telegram's answer, time) is kept in ``evidence``."""
+
+    account = models.OneToOneField(TelegramAccount, primary_key=True, on_delete=models.CASCADE,
+                                   related_name="standing")  # fmt: skip
+    checked_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    interval_seconds = models.PositiveIntegerField(
+        "Deep check every (seconds)", null=True, blank=True, help_text="Default: DEEP_CHECK_INTERVAL_SECONDS (a day)"
+    )
+    last_outcome = models.CharField(max_length=16, blank=True)
+    spam_blocked = models.BooleanField(null=True, blank=True)
+    spam_kind = models.CharField(max_length=16, blank=True)
+    spam_until = models.DateTimeField(null=True, blank=True)
+    spam_text = models.TextField(blank=True, help_text="@SpamBot's last answer, as it came")
+    spambot_asked_at = models.DateTimeField(null=True, blank=True)
+    frozen = models.BooleanField(null=True, blank=True)
+    freeze_since = models.DateTimeField(null=True, blank=True)
+    freeze_until = models.DateTimeField(null=True, blank=True, help_text="deleted then unless an appeal succeeds")
+    freeze_appeal_url = models.CharField(max_length=300, blank=True)
+    freeze_reminders = models.JSONField(default=list, blank=True)
+    restricted = models.BooleanField(null=True, blank=True)
+    scam = models.BooleanField(null=True, blank=True)
+    fake = models.BooleanField(null=True, blank=True)
+    restriction_reasons = models.JSONField(default=list, blank=True)
+    two_step = models.BooleanField("Two-step password set", null=True, blank=True)
+    authorizations = models.JSONField(default=list, blank=True)
+    other_sessions = models.PositiveIntegerField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"standing of {self.account_id}"

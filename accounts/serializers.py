@@ -1,12 +1,31 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import CheckRecord, TelegramAccount
+from accounts.models import AccountStanding, CheckRecord, TelegramAccount
 from accounts.services import EXPORT_FORMATS
+
+
+class StandingSerializer(serializers.ModelSerializer):
+    """What the last deep check found; null is "not known", never "fine"."""
+
+    class Meta:
+        model = AccountStanding
+        fields = ["checked_at", "next_at", "last_outcome", "spam_blocked", "spam_kind", "spam_until", "spam_text",
+                  "spambot_asked_at", "frozen", "freeze_since", "freeze_until", "freeze_appeal_url", "restricted",
+                  "scam", "fake", "restriction_reasons", "two_step", "other_sessions", "authorizations",
+                  "evidence"]  # fmt: skip
+        read_only_fields = fields
 
 
 class AccountSerializer(serializers.ModelSerializer):
     team = serializers.StringRelatedField(allow_null=True, help_text="the team's name; null: no team")
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    standing = serializers.SerializerMethodField(help_text="what Telegram holds against it (null: never deep-checked)")
+
+    @extend_schema_field(StandingSerializer(allow_null=True))
+    def get_standing(self, account: TelegramAccount) -> dict | None:
+        standing = getattr(account, "standing", None)
+        return StandingSerializer(standing).data if standing is not None else None
 
     class Meta:
         model = TelegramAccount
@@ -35,6 +54,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
             "updated_at",
+            "standing",
         ]
         read_only_fields = fields
 

@@ -90,3 +90,26 @@ def jobs_prune_task() -> int:
     from accounts.services.logins import logins_prune
 
     return jobs_prune() + logins_prune()
+
+
+@shared_task(name="accounts.deep_checks_dispatch")
+def deep_checks_dispatch_task() -> int:
+    """Beat: queue the deep checks that are due, in small batches."""
+    from accounts.services.deep_checks import deep_checks_dispatch
+
+    batches = deep_checks_dispatch()
+    for ids in batches:
+        transaction.on_commit(lambda ids=ids: deep_checks_batch_task.delay(ids))
+    return sum(len(ids) for ids in batches)
+
+
+@shared_task(
+    name="accounts.deep_checks_batch",
+    acks_late=True,
+    soft_time_limit=settings.DEEP_CHECK_TASK_TIME_LIMIT,
+    time_limit=settings.DEEP_CHECK_TASK_TIME_LIMIT + 30,
+)
+def deep_checks_batch_task(account_ids: list[int]) -> int:
+    from accounts.services.deep_checks import deep_checks_run
+
+    return len(deep_checks_run(account_ids, owner=f"deep:{current_task.request.id or 'eager'}"))

@@ -64,6 +64,7 @@ class FleetCollector:
         for state in (Delivery.PENDING, Delivery.CLAIMED, Delivery.IN_FLIGHT, Delivery.UNCONFIRMED):
             outbox.add_metric([state], states.get(state, 0))
         yield outbox
+        yield _standing_gauge()
         yield from _proxy_gauges()
         # The health watch's last result per component, from the database: the same in every process and
         # every scrape; its age says whether the watch still runs.
@@ -79,6 +80,24 @@ class FleetCollector:
             checked.add_metric([name], at.timestamp())
         yield health
         yield checked
+
+
+def _standing_gauge() -> GaugeMetricFamily:
+    """Accounts per restriction the deep check found (one grouped query); `unknown_*`: it could not tell."""
+    from django.db.models import Count, Q
+
+    from accounts.models import AccountStanding
+
+    kinds = {"spam_blocked": Q(spam_blocked=True), "frozen": Q(frozen=True), "restricted": Q(restricted=True),
+             "scam": Q(scam=True), "fake": Q(fake=True), "other_sessions": Q(other_sessions__gt=0),
+             "two_step_off": Q(two_step=False), "unknown_spam": Q(spam_blocked__isnull=True),
+             "unknown_frozen": Q(frozen__isnull=True)}  # fmt: skip
+    counts = AccountStanding.objects.aggregate(**{f"n_{name}": Count("pk", filter=q) for name, q in kinds.items()})
+    gauge = GaugeMetricFamily("tgfleet_accounts_restricted", "Accounts by what the deep check found",
+                              labels=["restriction"])  # fmt: skip
+    for name in kinds:
+        gauge.add_metric([name], counts[f"n_{name}"])
+    return gauge
 
 
 MAX_PROXY_SERIES = 500  # a label per proxy, bounded: the rest are summed in tgfleet_proxies

@@ -73,6 +73,13 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "AUDIT_CHECKPOINT_FILE, announced in the alert chat; a broken trail raises a critical alert.",
     ),
     PeriodicJob(
+        name="deep-checks",
+        task="accounts.deep_checks_dispatch",
+        every_seconds=300,
+        description="Queues the deep checks that are due (spam block, freeze, restrictions, other sessions): each "
+        "account once per its interval (a day by default), spread out, never beside its liveness check.",
+    ),
+    PeriodicJob(
         name="import-jobs-prune",
         task="accounts.import_jobs_prune",
         every_seconds=300,

@@ -394,6 +394,12 @@ CHECK_BREAKER_OPEN_SECONDS = env_int("CHECK_BREAKER_OPEN_SECONDS", 300, minimum=
 CHECK_TASK_TIME_LIMIT = max(
     CELERY_TASK_SOFT_TIME_LIMIT, -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2 + 60
 )
+# The deep check (spam block, freeze, restrictions, other sessions): rarely, few at once, spread over the day.
+DEEP_CHECK_INTERVAL_SECONDS = env_int("DEEP_CHECK_INTERVAL_SECONDS", 86400, minimum=3600)
+DEEP_CHECK_CONCURRENCY = env_int("DEEP_CHECK_CONCURRENCY", 4, minimum=1, maximum=100)
+DEEP_CHECK_BATCH_SIZE = env_int("DEEP_CHECK_BATCH_SIZE", 20, minimum=1, maximum=1000)
+DEEP_CHECK_DISPATCH_LIMIT = env_int("DEEP_CHECK_DISPATCH_LIMIT", 2000, minimum=1)
+DEEP_CHECK_TASK_TIME_LIMIT = -(-DEEP_CHECK_BATCH_SIZE // DEEP_CHECK_CONCURRENCY) * (TELEGRAM_CHECK_TIMEOUT + 10) + 60
 
 # /metrics answers only a bearer of this token (Prometheus' `authorization` in its scrape config).
 METRICS_TOKEN = env_str("METRICS_TOKEN")

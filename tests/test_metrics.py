@@ -17,7 +17,8 @@ from tests.services import tool_path
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 DEPLOY = ROOT / "deploy"
-BOUNDED_LABELS = {"status", "outcome", "operation", "event", "state", "task", "component", "kind", "le"}
+BOUNDED_LABELS = {"status", "outcome", "operation", "event", "state", "task", "component", "kind", "le",
+                  "restriction"}  # fmt: skip
 
 
 METRICS_TOKEN = "scrape-" + "t" * 40

@@ -82,7 +82,7 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def _job_for(account: TelegramAccount, routes: dict[int, ProxyRoute]) -> _Job:
+def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute]) -> _Job:
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
     never its batch's: the other accounts are still checked and every lease is released."""
     try:
@@ -125,7 +125,7 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
     try:
         routes: dict[int, ProxyRoute] = {}
-        jobs = [_job_for(account, routes) for account in accounts]
+        jobs = [dial_plan(account, routes) for account in accounts]
         breakers = DcBreakers()
         results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.

@@ -109,3 +109,17 @@ def team_for_import(*, actor, team: Team | None) -> Team | None:
         team = mine[0]
     team_require_assignable(actor=actor, team=team, action="session.import")
     return team
+
+
+def team_spambot_set(*, actor, team: Team, enabled: bool) -> bool:
+    """Let the deep check ask @SpamBot about this team's accounts (it sends them a message): audited. Returns
+    whether anything changed."""
+    if not actor.has_perm("accounts.change_team"):
+        audit_denied(actor=actor, action="team.spambot_checks", target=team)
+        raise PermissionDenied("you may not change teams")
+    with transaction.atomic():
+        changed = Team.objects.filter(pk=team.pk).exclude(spambot_checks=enabled).update(spambot_checks=enabled)
+        if changed:
+            audit_record(actor=actor, action="team.spambot_checks", target=team, details={"enabled": enabled})
+    team.spambot_checks = enabled
+    return bool(changed)

@@ -9,6 +9,7 @@ from telethon import errors
 
 from accounts.telegram.outcomes import CheckOutcome
 
+FROZEN = (errors.FrozenMethodInvalidError, errors.FrozenParticipantMissingError)
 BANNED = (errors.UserDeactivatedBanError, errors.UserDeactivatedError, errors.PhoneNumberBannedError)
 REVOKED = (errors.UnauthorizedError, errors.AuthKeyNotFound)  # 401 family, and the transport's -404
 NETWORK = (OSError, ConnectionError, asyncio.IncompleteReadError, errors.InvalidBufferError,
@@ -17,6 +18,8 @@ NETWORK = (OSError, ConnectionError, asyncio.IncompleteReadError, errors.Invalid
 
 def outcome_for(exc: BaseException) -> tuple[CheckOutcome, str, int | None]:
     """(outcome, detail, flood seconds) for an exception raised while checking."""
+    if isinstance(exc, FROZEN):  # a 420 that is no flood wait: the key works, the account is frozen (deep check)
+        return CheckOutcome.OK, _name(exc), None
     if isinstance(exc, errors.FloodWaitError | errors.FloodPremiumWaitError):
         return CheckOutcome.FLOOD_WAIT, "FLOOD_WAIT", int(exc.seconds)
     if isinstance(exc, errors.AuthKeyDuplicatedError):

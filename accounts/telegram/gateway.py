@@ -52,7 +52,7 @@ async def session_check(
                 connection = proxy.connection(endpoint, LOGGERS)
             await sender.connect(connection)
             connected = True
-            await sender.send(functions.InvokeWithLayerRequest(LAYER, _init(profile)))
+            await sender.send(functions.InvokeWithLayerRequest(LAYER, init_request(profile)))
             users = await sender.send(functions.users.GetUsersRequest([types.InputUserSelf()]))
             latency = _ms(started)
             country = await _exit_country(sender) if proxy is not None else None
@@ -73,7 +73,7 @@ async def session_check(
         outcome, detail, seconds = outcome_for(exc)
         return CheckResult(outcome, detail, _ms(started), flood_seconds=seconds)
     finally:
-        await _close(sender)
+        await sender_close(sender)
 
 
 async def _exit_country(sender: MTProtoSender) -> str | None:
@@ -87,7 +87,7 @@ async def _exit_country(sender: MTProtoSender) -> str | None:
     return (nearest.country or "").upper()[:2] or None
 
 
-def _init(profile: ClientProfile) -> functions.InitConnectionRequest:
+def init_request(profile: ClientProfile) -> functions.InitConnectionRequest:
     return functions.InitConnectionRequest(
         api_id=profile.api_id,
         device_model=profile.device_model,
@@ -100,7 +100,7 @@ def _init(profile: ClientProfile) -> functions.InitConnectionRequest:
     )
 
 
-async def _close(sender: MTProtoSender) -> None:
+async def sender_close(sender: MTProtoSender) -> None:
     try:
         async with asyncio.timeout(2):
             await sender.disconnect()

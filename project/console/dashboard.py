@@ -38,7 +38,8 @@ def _scope(user) -> tuple[str, int]:
 def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     accounts = TelegramAccount.objects.restrict(user)
-    context: dict = {"status_tiles": _status_tiles(accounts), "health": _health()}
+    context: dict = {"status_tiles": _status_tiles(accounts), "standing_tiles": _standing_tiles(accounts),
+                     "health": _health()}  # fmt: skip
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
         context["check_chart"], context["check_totals"] = _check_chart(accounts, now, _scope(user))
         worst_first = Case(*(When(status=s, then=i) for i, s in enumerate(ATTENTION)), output_field=IntegerField())
@@ -48,6 +49,26 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     if user.has_perm("alerts.view_alert"):
         context["recent_alerts"] = list(Alert.objects.restrict(user).order_by("-last_seen")[:8])
     return context
+
+
+STANDING_TILES = (  # (label, filter on the account list, the list's query string), by what the deep check found
+    ("Spam-blocked", {"standing__spam_blocked": True}, "standing__spam_blocked__exact=1"),
+    ("Frozen", {"standing__frozen": True}, "standing__frozen__exact=1"),
+    ("Restricted, scam or fake", None, "standing=flagged"),
+    ("Other sessions", {"standing__other_sessions__gt": 0}, "standing=other_sessions"),
+)
+
+
+def _standing_tiles(accounts) -> list[dict]:
+    from django.db.models import Q
+
+    flagged = Q(standing__restricted=True) | Q(standing__scam=True) | Q(standing__fake=True)
+    counts = accounts.order_by().aggregate(**{
+        str(i): Count("pk", filter=flagged if where is None else Q(**where))
+        for i, (_label, where, _query) in enumerate(STANDING_TILES)})  # fmt: skip
+    changelist = reverse("admin:accounts_telegramaccount_changelist")
+    return [{"label": label, "count": counts[str(i)], "url": f"{changelist}?{query}"}
+            for i, (label, _where, query) in enumerate(STANDING_TILES)]  # fmt: skip
 
 
 def _status_tiles(accounts) -> list[dict]:
