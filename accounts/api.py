@@ -28,9 +28,11 @@ from accounts.serializers import (
     ExportRequestSerializer,
     ImportRequestSerializer,
     JobSerializer,
+    SessionsResetSerializer,
 )
 from accounts.services import account_delete, account_for_action, account_update, session_export
 from accounts.services.check_jobs import check_job_create, check_job_wait
+from accounts.services.deep_checks import DeepCheckBusyError, other_sessions_terminate
 from accounts.services.imports import import_job_create, job_for, job_progress
 from accounts.services.proxies import proxy_assign
 from accounts.services.tags import TagError, accounts_tags_edit
@@ -155,6 +157,25 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
                 "latency_ms": item.get("latency_ms", 0), "previous_status": item.get("previous_status", ""),
                 "status": item.get("status", "")}  # fmt: skip
         return Response(CheckResponseSerializer(body).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: SessionsResetSerializer, 409: None},
+        description="Terminate every other session of the account (auth.resetAuthorizations; ours is never ended). "
+        "Needs the change permission; audited. `done` false with `error`: Telegram refused (e.g. "
+        "FRESH_RESET_AUTHORISATION_FORBIDDEN in a session's first day) or could not be reached. 409: the account is "
+        "being checked right now.",
+    )
+    @action(detail=True, methods=["post"], url_path="sessions-reset")
+    def sessions_reset(self, request: Request, pk: str | None = None) -> Response:
+        account = account_for_action(
+            actor=request.user, account_id=pk, codename="change_telegramaccount", action="account.sessions_reset"
+        )
+        try:
+            error = other_sessions_terminate(actor=request.user, account=account)
+        except DeepCheckBusyError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({"done": not error, "error": error or ""})
 
     @extend_schema(
         request=ExportRequestSerializer,

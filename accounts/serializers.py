@@ -145,3 +145,10 @@ class CheckResponseSerializer(serializers.Serializer):
     latency_ms = serializers.IntegerField()
     previous_status = serializers.CharField()
     status = serializers.CharField()
+
+
+class SessionsResetSerializer(serializers.Serializer):
+    done = serializers.BooleanField()
+    error = serializers.CharField(
+        allow_blank=True, help_text="Telegram's refusal, e.g. FRESH_RESET_AUTHORISATION_FORBIDDEN"
+    )

@@ -80,6 +80,14 @@ def test_every_operation_answers_as_its_schema_says(admin_user, viewer, blue_tea
     call("GET", one + "/checks", 200, path=f"/api/v1/accounts/{first.pk}/checks")
     call("POST", one + "/export", 200, path=f"/api/v1/accounts/{first.pk}/export",
          data={"format": "telethon_string"}, format="json")  # fmt: skip
+    known = make.random_key()
+    telegram_dc.add_key(known)
+    text = make.telethon_string(key=known, address="127.0.0.1").encode()
+    [live] = session_import(actor=SYSTEM, files=[InputFile("live.txt", text)], team=blue_team).outcomes
+    reset = call("POST", one + "/sessions-reset", 200, path=f"/api/v1/accounts/{live.account_id}/sessions-reset")
+    assert reset == {"done": True, "error": ""}
+    refused = call("POST", one + "/sessions-reset", 200, path=f"/api/v1/accounts/{first.pk}/sessions-reset")
+    assert refused["done"] is False and refused["error"]  # a key the DC does not know
     call("POST", one + "/export", 400, path=f"/api/v1/accounts/{first.pk}/export", data={"format": "x"}, format="json")
     upload = InputFile("new.txt", make.telethon_string(key=make.random_key()).encode())
     imported = call("POST", "/api/v1/accounts/import", 202, data={"files": [_file(upload)], "team": blue_team.pk},
