@@ -6,7 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import TelegramAccount
-from tests.browser.conftest import login, screenshot
+from accounts.services import account_check
+from conftest import SYSTEM
+from tests.browser.conftest import in_thread, login, screenshot
 from tests.canaries import TWO_STEP_PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
@@ -43,6 +45,9 @@ def test_an_operator_signs_an_account_in_with_code_and_two_step_password(page, v
     assert page.url.endswith(f"/accounts/telegramaccount/{account.pk}/change/")
     assert (account.team, account.dc_id, account.phone) == (blue_team, 4, PHONE)
     assert TWO_STEP_PASSWORD not in page.content()
+    assert in_thread(account_check, actor=SYSTEM, account=account).status == "ok"  # the new session works
+    page.reload()
+    expect(page.locator("#account-status")).to_have_text("OK")
 
 
 def test_a_viewer_is_offered_no_sign_in_and_is_refused_its_page(page, vault, viewer) -> None:
