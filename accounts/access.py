@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import AccountGroupObjectPermission, AccountUserObjectPermission, TelegramAccount
 from accounts.permissions import sees_all_accounts
-from project.access import access_rule, superuser_only_rule
+from project.access import access_rule, access_rule_models, superuser_only_rule
 
 # What each action on an account needs: a model permission, and on a team's account the same object permission.
 ACCOUNT_PERMS = {
@@ -134,3 +134,6 @@ def standings_rule(queryset: QuerySet, user, action: str) -> QuerySet:
     if action != "view":
         return queryset.none()
     return queryset.filter(account__in=accounts_rule(TelegramAccount.objects.all(), user, "view"))
+
+
+access_rule_models(["accounts.VaultBlob"], superuser_only_rule)  # sealed tokens: no one lists them, not even here

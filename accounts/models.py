@@ -413,3 +413,17 @@ class AccountStanding(models.Model):
 
     def __str__(self) -> str:
         return f"standing of {self.account_id}"
+
+
+class VaultBlob(models.Model):
+    """One sealed vault entry (a session, a staged upload) when SESSION_STORE=database: the same Fernet token the
+    file store would write, in the database, so worker hosts need no shared disk."""
+
+    name = models.CharField(max_length=255, primary_key=True)
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name

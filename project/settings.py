@@ -237,13 +237,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("STATIC_ROOT", DATA_DIR / "static")
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-    "sessions": {
+# Where the sealed sessions live: files (0600 in a 0700 directory, the default) or the database (worker hosts then
+# need no shared disk). `manage.py move_session_store --to database|files` moves a vault between them.
+SESSION_STORE = env_choice("SESSION_STORE", "files", ("files", "database"))
+SESSION_STORES = {
+    "files": {
         "BACKEND": "accounts.vault.storage.SessionFileStorage",
         "OPTIONS": {"location": env_path("SESSION_STORE_DIR", DATA_DIR / "sessions")},
     },
+    "database": {"BACKEND": "accounts.vault.db_storage.SessionDatabaseStorage", "OPTIONS": {}},
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "sessions": SESSION_STORES[SESSION_STORE],
 }
 
 # Session vault. Keys: SESSION_ENCRYPTION_KEY (Fernet keys, newest first) or a password.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.db import DataError, IntegrityError, transaction
 
 from accounts.models import Proxy, Team, TelegramAccount
@@ -317,8 +318,9 @@ def vault_rotate(*, actor, progress: Callable[[int], None] | None = None, worker
 
     names = list(TelegramAccount.objects.order_by("pk").values_list("pk", "vault_name"))
     report.total = len(names)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for pk, error in pool.map(rotate_one, names):
+    in_files = isinstance(storage, FileSystemStorage)  # the database store goes in this thread, on its connection
+    with ThreadPoolExecutor(max_workers=workers if in_files else 1) as pool:
+        for pk, error in pool.map(rotate_one, names) if in_files else map(rotate_one, names):
             if error:
                 report.failed.append((pk, error))
             else:

@@ -32,6 +32,7 @@ EXCLUDED = [
     "otp_totp",
     "otp_static",
     "accounts.login",
+    "accounts.vaultblob",  # SESSION_STORE=database: the sealed sessions go in sessions/, as from the file store
 ]
 
 

@@ -51,7 +51,8 @@ def backup_create(path: Path, *, actor) -> BackupSummary:
                 tar.add(dump, arcname=DATABASE)
                 for name in names:
                     try:
-                        data = Path(storage.path(name)).read_bytes()
+                        with storage.open(name, "rb") as handle:  # a file or a database row (SESSION_STORE)
+                            data = handle.read()
                     except FileNotFoundError:
                         missing.append(name)
                         continue
