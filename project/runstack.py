@@ -27,8 +27,8 @@ def commands() -> dict[str, list[str]]:
     return {
         "web": [str(BIN / "gunicorn"), "project.wsgi:application", "--bind", bind, "--workers", "2",
                 "--timeout", "90", "--graceful-timeout", "10", "--access-logfile", "-"],
-        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-Q", "celery,alerts",
-                   "-n", "worker@%h"],
+        "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "-n", "worker@%h",
+                   "-Q", "celery,checks,deep,imports,alerts"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--pidfile", f"{data_dir}/celerybeat.pid"],
     }  # fmt: skip
 

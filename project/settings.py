@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from project.env import (
     env_app_credentials,
@@ -210,8 +211,18 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Alert delivery has its own queue, so a storm of account checks can never hold it up.
-CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
+# Queues by purpose, so each scales apart (docs/scaling.md): liveness checks, deep checks, imports, alert delivery
+# (its own, so a storm of checks can never hold it up), and `celery` for beat's dispatchers and housekeeping. A
+# worker started without -Q serves them all; `-Q checks` makes a host that only checks.
+WORKER_QUEUES = ("celery", "checks", "deep", "imports", "alerts")
+CELERY_TASK_QUEUES = [Queue(name) for name in WORKER_QUEUES]
+CELERY_TASK_ROUTES = {
+    "alerts.*": {"queue": "alerts"},
+    "accounts.checks_batch": {"queue": "checks"},
+    "accounts.check_job_batch": {"queue": "checks"},
+    "accounts.deep_checks_batch": {"queue": "deep"},
+    "accounts.import_run": {"queue": "imports"},
+}
 CELERY_TIMEZONE = "UTC"
 # Every task ends: soft limit (the task's own cleanup runs), then the hard limit kills the child.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 300, minimum=10, maximum=86400)

@@ -58,7 +58,7 @@ def celery_worker(env: Mapping[str, str], log_path: Path, pool: tuple[str, ...] 
                 "--pool",
                 "solo",
                 "-Q",
-                "celery,alerts",
+                "celery,checks,deep,imports,alerts",
                 "-n",
                 name,
                 "-l",

@@ -90,8 +90,8 @@ class Stack:
         return process
 
     def start_worker(self, name: str = "worker") -> subprocess.Popen:
-        process = self.start(name, "worker", "-Q", "celery,alerts", "--concurrency", "1", "-n", f"{name}@fault",
-                             "-l", "INFO")  # fmt: skip
+        process = self.start(name, "worker", "-Q", "celery,checks,deep,imports,alerts", "--concurrency", "1",
+                             "-n", f"{name}@fault", "-l", "INFO")  # fmt: skip
         wait_until(lambda: " ready." in self.log(name), 60, f"{name} to be ready")
         return process
 
