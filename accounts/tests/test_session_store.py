@@ -112,6 +112,7 @@ def test_move_session_store_names_bad_arguments_and_what_it_did(files_store, set
     assert "now set SESSION_STORE=database" in out
 
 
+@pytest.mark.django_db(transaction=True)  # a backup reads in a transaction of its own (REPEATABLE READ)
 def test_a_backup_reads_the_database_store(files_store, settings, telegram_dc, tmp_path) -> None:
     _use(settings, "database")
     [account] = _import(telegram_dc, 1)
