@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
 from accounts.services.sessions import account_vault_entry
 from accounts.sessions import SessionFormatError, SessionRecord
-from accounts.signals import account_status_changed
+from accounts.signals import account_status_changed, account_statuses_changed
 from accounts.telegram.breaker import TRANSPORT, DcBreakers, dc_down_result
 from accounts.telegram.breaker import address as breaker_address
 from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, profile_for
@@ -214,14 +214,44 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
                 transitions.append(StatusTransition(account=account, at=now, from_status=previous,
                                                     to_status=nxt.status, reason=nxt.reason))  # fmt: skip
             done.append(CheckDone(account.pk, result, nxt.status, previous))
-        TelegramAccount.objects.bulk_update(changed, APPLIED_FIELDS, batch_size=500)
+        status_rows_write(changed)
         CheckRecord.objects.bulk_create(records, batch_size=1000)
         StatusTransition.objects.bulk_create(transitions, batch_size=1000)
         transaction.on_commit(lambda: _announce(transitions))
     return done
 
 
+def status_rows_write(accounts: list[TelegramAccount]) -> None:
+    """The checks' fields of many accounts in one statement: on PostgreSQL an UPDATE ... FROM unnest(arrays) (one
+    plan, no CASE per row and field, which is what bulk_update builds); elsewhere bulk_update."""
+    if not accounts:
+        return
+    if connection.vendor != "postgresql":
+        TelegramAccount.objects.bulk_update(accounts, APPLIED_FIELDS, batch_size=500)
+        return
+    table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+    columns = [[a.pk for a in accounts], [a.status for a in accounts], [a.next_check_at for a in accounts],
+               [a.last_checked_at for a in accounts], [a.last_outcome for a in accounts],
+               [a.consecutive_failures for a in accounts], [a.flood_wait_until for a in accounts],
+               [a.telegram_user_id for a in accounts]]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
+            "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
+            "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id "
+            "FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[], "
+            "%s::integer[], %s::timestamptz[], %s::bigint[]) "
+            "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id) "
+            "WHERE a.id = v.id",
+            columns,
+        )
+
+
 def _announce(transitions: list[StatusTransition]) -> None:
+    if not transitions:
+        return
+    changes = [(t.account, t.from_status, t.to_status, t.reason) for t in transitions]
+    account_statuses_changed.send(sender=TelegramAccount, changes=changes)
     for t in transitions:
         account_status_changed.send(
             sender=TelegramAccount, account=t.account, old_status=t.from_status, new_status=t.to_status, reason=t.reason

@@ -218,3 +218,31 @@ def test_check_history_older_than_its_days_is_pruned(vault, telegram_dc, setting
 
     assert checks_prune() == 1
     assert CheckRecord.objects.filter(account=account).count() == 1
+
+
+def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vault) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.services.checks import status_rows_write
+
+    files = [InputFile(f"{i}.txt", make.telethon_string(key=make.random_key()).encode()) for i in range(3)]
+    session_import(actor=SYSTEM, files=files)
+    a, b, c = TelegramAccount.objects.order_by("pk")
+    now = timezone.now()
+    a.status, a.next_check_at, a.last_checked_at, a.last_outcome = "flood_wait", now + dt.timedelta(hours=1), now, "x"
+    a.consecutive_failures, a.flood_wait_until, a.telegram_user_id = 3, now + dt.timedelta(minutes=5), 2**40
+    b.status, b.next_check_at, b.last_checked_at, b.last_outcome = "ok", now, now, "ok"
+    c.status, c.last_outcome = "unauthorized", "revoked"
+    with CaptureQueriesContext(connection) as queries:
+        status_rows_write([a, b, c])
+    if connection.vendor == "postgresql":  # one UPDATE ... FROM unnest (elsewhere Django's bulk_update)
+        assert len(queries) == 1 and "unnest" in queries[0]["sql"]
+    fields = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",
+              "flood_wait_until", "telegram_user_id"]  # fmt: skip
+    for expected in (a, b, c):
+        got = TelegramAccount.objects.get(pk=expected.pk)
+        assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]

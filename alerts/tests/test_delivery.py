@@ -253,15 +253,14 @@ def test_deliver_alerts_runs_one_sweep(bot, capsys) -> None:
 
 def test_an_account_transition_raises_and_recovery_resolves(bot, vault, django_capture_on_commit_callbacks) -> None:
     from accounts.models import TelegramAccount
-    from accounts.signals import account_status_changed
+    from accounts.signals import account_statuses_changed
 
     account = TelegramAccount.objects.create(label="<i>acc</i>", dc_id=2, source_format="telethon_string",
                                              vault_name="x.tgs", auth_key_sha256="f" * 64)  # fmt: skip
-    account_status_changed.send(sender=TelegramAccount, account=account, old_status="ok", new_status="banned",
-                                reason="banned: 401 USER_DEACTIVATED_BAN")  # fmt: skip
+    account_statuses_changed.send(sender=TelegramAccount,
+                                  changes=[(account, "ok", "banned", "banned: 401 USER_DEACTIVATED_BAN")])  # fmt: skip
     deliver_sweep()
-    account_status_changed.send(sender=TelegramAccount, account=account, old_status="banned", new_status="ok",
-                                reason="check succeeded")  # fmt: skip
+    account_statuses_changed.send(sender=TelegramAccount, changes=[(account, "banned", "ok", "check succeeded")])
     deliver_sweep()
 
     assert [m.text.count("account.banned") for m in bot.received] == [1, 1]
