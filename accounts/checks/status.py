@@ -8,6 +8,7 @@ unauthorized or banned; flood_wait holds until its time. Any later success -> ok
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass
 
@@ -22,6 +23,22 @@ FLOOD_MARGIN = dt.timedelta(seconds=5)
 DC_DOWN_RECHECK_SECONDS = 60  # about when the network monitor's probe may have closed the breaker
 
 
+GOLDEN = 0.6180339887498949  # consecutive ids land far apart on the circle (a low-discrepancy sequence)
+
+
+def account_phase(account_id: int, interval: int) -> float:
+    """Where in each interval this account's check falls: ids spread evenly whatever order they came in."""
+    return (account_id * GOLDEN) % 1.0 * interval
+
+
+def phase_slot(now: dt.datetime, interval: int, phase: float) -> dt.datetime:
+    """The first time after half an interval from now that sits at ``phase`` seconds into an interval (counted from
+    the Unix epoch): from half to one and a half intervals away once, then exactly an interval each round."""
+    earliest = now.timestamp() + interval / 2
+    slot = math.ceil((earliest - phase) / interval) * interval + phase
+    return dt.datetime.fromtimestamp(slot, dt.UTC)
+
+
 @dataclass(frozen=True)
 class Next:
     status: str
@@ -33,11 +50,16 @@ class Next:
 
 def status_next(
     *, status: str, failures: int, result: CheckResult, now: dt.datetime, interval: int, jitter: int,
-    offline_after: int, rng: random.Random | None = None,
+    offline_after: int, rng: random.Random | None = None, phase: float | None = None,
 ) -> Next:  # fmt: skip
+    """``phase`` (seconds into each interval, from account_phase): a healthy account is next checked at its own
+    slot, so a fleet checked all at once (an import, a restart) spreads evenly over the interval by the next round
+    and stays so; without it, the interval with random jitter."""
     rng = rng or random
     outcome = result.outcome
     if outcome is CheckOutcome.OK:
+        if phase is not None:
+            return Next(AccountStatus.OK, phase_slot(now, interval, phase), 0, "check succeeded")
         spread = rng.uniform(-jitter, jitter) if jitter else 0
         return Next(AccountStatus.OK, now + dt.timedelta(seconds=max(30, interval + spread)), 0, "check succeeded")
     if outcome is CheckOutcome.FLOOD_WAIT:

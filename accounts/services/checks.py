@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.checks.status import Next, status_next
+from accounts.checks.status import Next, account_phase, status_next
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
@@ -198,10 +198,11 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             if account.pk not in held:
                 done.append(CheckDone(account.pk, result, previous, previous))
                 continue
+            interval = account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS
             nxt: Next = status_next(
-                status=previous, failures=account.consecutive_failures, result=result, now=now,
-                interval=account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS,
+                status=previous, failures=account.consecutive_failures, result=result, now=now, interval=interval,
                 jitter=settings.CHECK_JITTER_SECONDS, offline_after=settings.CHECK_OFFLINE_AFTER,
+                phase=account_phase(account.pk, interval),
             )  # fmt: skip
             account.status, account.next_check_at, account.last_checked_at = nxt.status, nxt.next_check_at, now
             account.last_outcome, account.consecutive_failures = result.outcome, nxt.failures

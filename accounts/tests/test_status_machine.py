@@ -82,3 +82,33 @@ def test_jitter_stays_within_its_share() -> None:
 def test_a_malformed_policy_is_refused(kwargs) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**{"backoff": Backoff.FIXED, "base_seconds": 5, "max_seconds": 30, "max_attempts": 3, **kwargs})
+
+
+def test_a_healthy_account_is_next_checked_at_its_own_slot_and_then_every_interval() -> None:
+    from accounts.checks.status import account_phase
+
+    phase = account_phase(12345, 900)
+    first = status_next(status="unchecked", failures=0, result=OK, now=NOW, interval=900, jitter=60,
+                        offline_after=3, phase=phase).next_check_at  # fmt: skip
+    assert 450 < (first - NOW).total_seconds() <= 1350 and abs(first.timestamp() % 900 - phase) < 1e-3
+    second = status_next(status="ok", failures=0, result=OK, now=first + dt.timedelta(seconds=0.4), interval=900,
+                         jitter=60, offline_after=3, phase=phase).next_check_at  # fmt: skip
+    assert (second - first).total_seconds() == pytest.approx(900)
+
+
+def test_fifty_thousand_accounts_checked_in_one_minute_spread_evenly_over_the_next_round() -> None:
+    """An import (or a restart) checks everyone at once; from the next round on, no minute carries more than 1.5
+    times the mean."""
+    from collections import Counter
+
+    from accounts.checks.status import account_phase
+
+    interval, n = 900, 50_000
+    minutes = Counter()
+    for pk in range(1, n + 1):
+        now = NOW + dt.timedelta(seconds=pk % 60)  # all within the same minute
+        nxt = status_next(status="unchecked", failures=0, result=OK, now=now, interval=interval, jitter=60,
+                          offline_after=3, phase=account_phase(pk, interval)).next_check_at  # fmt: skip
+        minutes[int(nxt.timestamp() // 60)] += 1
+    mean = n / (interval / 60)
+    assert len(minutes) >= interval // 60 and max(minutes.values()) <= 1.5 * mean
