@@ -49,6 +49,8 @@ def test_a_live_session_is_ok(dc) -> None:
     [
         (401, "AUTH_KEY_UNREGISTERED", CheckOutcome.REVOKED),
         (401, "SESSION_REVOKED", CheckOutcome.REVOKED),
+        (401, "SESSION_EXPIRED", CheckOutcome.REVOKED),
+        (420, "FROZEN_METHOD_INVALID", CheckOutcome.OK),  # a 420 that is no flood wait: the key works, it's frozen
         (401, "USER_DEACTIVATED_BAN", CheckOutcome.BANNED),
         (401, "USER_DEACTIVATED", CheckOutcome.BANNED),
         (406, "AUTH_KEY_DUPLICATED", CheckOutcome.DUPLICATED),
