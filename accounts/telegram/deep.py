@@ -17,16 +17,15 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from telethon.crypto import AuthKey
 from telethon.errors import rpcerrorlist
-from telethon.network import ConnectionTcpFull, MTProtoSender
+from telethon.network import MTProtoSender
 from telethon.tl import functions, types
 from telethon.tl.alltlobjects import LAYER
 
 from accounts.sessions import SessionRecord
 from accounts.telegram.endpoint import ClientProfile, Endpoint
-from accounts.telegram.errors import outcome_for
-from accounts.telegram.gateway import LOGGERS, init_request, sender_close
+from accounts.telegram.errors import outcome_for, rpc_name
+from accounts.telegram.gateway import connection_for, init_request, new_sender, sender_close
 from accounts.telegram.outcomes import CheckOutcome
 from accounts.telegram.route import ProxyRoute
 
@@ -34,7 +33,6 @@ FROZEN_ERRORS = {"FROZEN_METHOD_INVALID", "FROZEN_PARTICIPANT_MISSING"}
 SPAM_ERRORS = {"PEER_FLOOD", "USER_RESTRICTED"}
 SPAMBOT = "SpamBot"
 SPAMBOT_POLLS = 6
-RPC_NAMES = {cls: name for name, cls in rpcerrorlist.rpc_errors_dict.items()}
 
 
 @dataclass
@@ -63,13 +61,12 @@ class DeepResult:
 
 async def deep_check(record: SessionRecord, *, endpoint: Endpoint, profile: ClientProfile, timeout: float,
                      proxy: ProxyRoute | None = None, ask_spambot: bool = False) -> DeepResult:  # fmt: skip
-    sender = MTProtoSender(AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False,
-                           connect_timeout=timeout)  # fmt: skip
+    sender = new_sender(record, timeout)
     result = DeepResult()
     connected = False
     try:
         async with asyncio.timeout(timeout):
-            await sender.connect(_connection(endpoint, proxy))
+            await sender.connect(connection_for(endpoint, proxy))
             connected = True
             await sender.send(functions.InvokeWithLayerRequest(LAYER, init_request(profile)))
             await _ask_all(sender, result, ask_spambot)
@@ -116,7 +113,7 @@ async def _ask(sender: MTProtoSender, result: DeepResult, method: str, request):
     try:
         return await sender.send(request)
     except rpcerrorlist.RPCError as exc:
-        name = RPC_NAMES.get(type(exc)) or exc.message or type(exc).__name__
+        name = rpc_name(exc)
         if name in FROZEN_ERRORS:  # 420, but never a flood wait
             result.frozen = True
             result.note("frozen", method, f"{exc.code} {name}")
@@ -183,12 +180,6 @@ async def _spambot(sender: MTProtoSender, result: DeepResult) -> None:
     result.note("spambot", "messages.getHistory", "no answer from @SpamBot")
 
 
-def _connection(endpoint: Endpoint, proxy: ProxyRoute | None):
-    if proxy is not None:  # through it or not at all
-        return proxy.connection(endpoint, LOGGERS)
-    return ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS)
-
-
 def _authorization(a) -> dict:
     return {"hash": str(a.hash), "current": bool(a.current), "device": a.device_model[:100],
             "platform": a.platform[:50],
@@ -202,16 +193,15 @@ async def other_sessions_reset(record: SessionRecord, *, endpoint: Endpoint, pro
                                timeout: float, proxy: ProxyRoute | None = None) -> str | None:  # fmt: skip
     """auth.resetAuthorizations: ends every session but this one (Telegram never ends the caller's). None when
     done, else Telegram's refusal (FRESH_RESET_AUTHORISATION_FORBIDDEN in a session's first day) or the failure."""
-    sender = MTProtoSender(AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False,
-                           connect_timeout=timeout)  # fmt: skip
+    sender = new_sender(record, timeout)
     try:
         async with asyncio.timeout(timeout):
-            await sender.connect(_connection(endpoint, proxy))
+            await sender.connect(connection_for(endpoint, proxy))
             await sender.send(functions.InvokeWithLayerRequest(LAYER, init_request(profile)))
             await sender.send(functions.auth.ResetAuthorizationsRequest())
         return None
     except rpcerrorlist.RPCError as exc:
-        return RPC_NAMES.get(type(exc)) or exc.message or type(exc).__name__
+        return rpc_name(exc)
     except Exception as exc:
         return outcome_for(exc)[1]
     finally:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 from telethon import errors
+from telethon.errors import rpcerrorlist
 
 from accounts.telegram.outcomes import CheckOutcome
 
@@ -37,12 +37,19 @@ def outcome_for(exc: BaseException) -> tuple[CheckOutcome, str, int | None]:
     return CheckOutcome.NETWORK, type(exc).__name__, None
 
 
+# Telethon raises a class per Telegram error and keeps only its generic message: the name back from its own table.
+RPC_NAMES = {cls: name for name, cls in rpcerrorlist.rpc_errors_dict.items()}
+RPC_NAMES.update({cls: pattern.split("_(")[0] for pattern, cls in rpcerrorlist.rpc_errors_re})
+
+
+def rpc_name(exc: errors.RPCError) -> str:
+    """Telegram's own name of an RPC error (PHONE_CODE_INVALID, FLOOD_WAIT ...), never a secret."""
+    return (RPC_NAMES.get(type(exc)) or exc.message or type(exc).__name__)[:64]
+
+
 def _name(exc: BaseException) -> str:
     if isinstance(exc, errors.RPCError):
-        if type(exc).__module__.endswith("rpcbaseerrors"):  # a generic class: its message is the name
-            return f"{exc.code} {exc.message}"
-        # Specific classes carry a generic message; their name is Telegram's (AuthKeyUnregisteredError).
-        return f"{exc.code} {re.sub(r'(?<!^)(?=[A-Z])', '_', type(exc).__name__.removesuffix('Error')).upper()}"
+        return f"{exc.code} {rpc_name(exc)}"
     if isinstance(exc, errors.AuthKeyNotFound):
         return "AUTH_KEY_NOT_FOUND (-404)"
     return type(exc).__name__

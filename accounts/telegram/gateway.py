@@ -39,18 +39,12 @@ async def session_check(
 ) -> CheckResult:  # fmt: skip
     """With a proxy, the connection goes through it or nowhere: a failure to get through it (down, refused,
     wrong credentials, stalled) is `proxy_error`, never a reason to dial the DC directly."""
-    sender = MTProtoSender(
-        AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False, connect_timeout=timeout
-    )
+    sender = new_sender(record, timeout)
     started = time.monotonic()
     connected = False
     try:
         async with asyncio.timeout(timeout):
-            if proxy is None:
-                connection = ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS)
-            else:
-                connection = proxy.connection(endpoint, LOGGERS)
-            await sender.connect(connection)
+            await sender.connect(connection_for(endpoint, proxy))
             connected = True
             await sender.send(functions.InvokeWithLayerRequest(LAYER, init_request(profile)))
             users = await sender.send(functions.users.GetUsersRequest([types.InputUserSelf()]))
@@ -74,6 +68,19 @@ async def session_check(
         return CheckResult(outcome, detail, _ms(started), flood_seconds=seconds)
     finally:
         await sender_close(sender)
+
+
+def new_sender(record: SessionRecord, timeout: float) -> MTProtoSender:
+    """Telethon's sender over the session's key, in memory: one try, no reconnecting, our deadline."""
+    return MTProtoSender(AuthKey(record.auth_key), loggers=LOGGERS, retries=1, delay=0, auto_reconnect=False,
+                         connect_timeout=timeout)  # fmt: skip
+
+
+def connection_for(endpoint: Endpoint, proxy: ProxyRoute | None):
+    """Through the account's proxy or not at all; direct only for an account without one."""
+    if proxy is not None:
+        return proxy.connection(endpoint, LOGGERS)
+    return ConnectionTcpFull(endpoint.host, endpoint.port, endpoint.dc_id, loggers=LOGGERS)
 
 
 async def _exit_country(sender: MTProtoSender) -> str | None:

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 
 from telethon import TelegramClient, errors, utils
 from telethon.crypto import AuthKey
-from telethon.errors import rpcerrorlist
 from telethon.network import ConnectionTcpFull
 from telethon.sessions import StringSession
 from telethon.tl import functions, types
 
+from accounts.telegram.errors import rpc_name
 from accounts.telegram.route import ProxyRoute
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ async def login_step(session: LoginSession, action: str, *, secret: str = "", pr
     except errors.SessionPasswordNeededError:
         result = await _password_needed(client, timeout)
     except errors.RPCError as exc:
-        result = StepResult("error", error=_rpc_name(exc))
+        result = StepResult("error", error=rpc_name(exc))
     except TimeoutError:
         result = StepResult("error", error="PROXY_ERROR" if proxy and not connected else "TIMEOUT")
     except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
@@ -199,15 +199,6 @@ def _code_sent(sent) -> StepResult:
 
 def _signed_in(user) -> StepResult:
     return StepResult("signed_in", user=SignedInUser(user.id, user.username or "", user.phone or ""))
-
-
-# Telethon raises a class per Telegram error and keeps only the class: its name back from Telethon's own table.
-RPC_NAMES = {cls: name for name, cls in rpcerrorlist.rpc_errors_dict.items()}
-RPC_NAMES.update({cls: pattern.split("_(")[0] for pattern, cls in rpcerrorlist.rpc_errors_re})
-
-
-def _rpc_name(exc: errors.RPCError) -> str:
-    return (RPC_NAMES.get(type(exc)) or exc.message or type(exc).__name__)[:64]
 
 
 def _capture(client: TelegramClient, session: LoginSession) -> None:
