@@ -190,7 +190,7 @@ def login_replace(*, actor, login_id) -> Login:
             audit_denied(actor=actor, action="session.replace", target=target)
             raise PermissionDenied("you may not change the account this number belongs to")
         session = _session(login)
-        _replace_session(login, session, target)
+        _replace_session(login, session, target, target.telegram_user_id)  # exists: the same user
     finally:
         _release(login)
     return login
@@ -270,14 +270,14 @@ def _signed_in(login: Login, session: LoginSession, result: StepResult) -> None:
         login.state = LoginState.DONE
         _drop_secrets(login)
     elif login.replace is not None and target.telegram_user_id in (None, user.id):
-        _replace_session(login, session, target, user=user)
+        _replace_session(login, session, target, user.id)
     else:  # signed in as a user tgfleet already holds: say so; replacing is the caller's choice
         login.account, login.state = target, LoginState.EXISTS
         login.error_text = f"This Telegram user is already account {target.pk}; replace its session, or cancel."
 
 
 def _account_create(login: Login, session: LoginSession, user) -> TelegramAccount:
-    record = _record(session, user)
+    record = _record(session, user.id)
     account = TelegramAccount(
         label=(user.username and f"@{user.username}") or session.phone, phone=session.phone,
         telegram_user_id=user.id, username=user.username[:64], dc_id=record.dc_id,
@@ -308,9 +308,9 @@ def _account_create(login: Login, session: LoginSession, user) -> TelegramAccoun
     return account
 
 
-def _replace_session(login: Login, session: LoginSession, target: TelegramAccount, user=None) -> None:
+def _replace_session(login: Login, session: LoginSession, target: TelegramAccount, user_id: int | None) -> None:
     """The account keeps its id, team, tags and history; its session, app and device become the new ones."""
-    record = _record(session, user or _User(target.telegram_user_id or 0, target.username))
+    record = _record(session, user_id)
     storage = session_storage()
     old_name, new_name = target.vault_name, TelegramAccount.new_vault_name()
     try:
@@ -336,14 +336,9 @@ def _replace_session(login: Login, session: LoginSession, target: TelegramAccoun
     login.save()
 
 
-class _User:
-    def __init__(self, id: int, username: str) -> None:
-        self.id, self.username = id, username
-
-
-def _record(session: LoginSession, user) -> SessionRecord:
+def _record(session: LoginSession, user_id: int | None) -> SessionRecord:
     return SessionRecord(session.dc_id, session.host, session.port, session.auth_key, SessionFormat.LOGIN,
-                         user_id=user.id or None, test_server=settings.TELEGRAM_TEST_SERVERS,
+                         user_id=user_id or None, test_server=settings.TELEGRAM_TEST_SERVERS,
                          api_id=session.api_id)  # fmt: skip
 
 

@@ -52,6 +52,3 @@ class SessionDatabaseStorage(Storage):
 
     def sync_directory(self) -> None:
         """Durable at commit; nothing to do (the file store fsyncs its directory here)."""
-
-    def url(self, name: str) -> str:
-        raise NotImplementedError("vault entries have no URL")
