@@ -164,6 +164,9 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
 
     class Meta:
         ordering = ["label", "pk"]
+        # The lists' order, for everyone (label, id) and for a team-scoped user (team, label, id).
+        indexes = [models.Index(fields=["label", "id"], name="account_label_id"),
+                   models.Index(fields=["team", "label", "id"], name="account_team_label_id")]  # fmt: skip
         permissions = [
             ("check_account", "Can run a connection check on the account"),
             ("export_session", "Can export the account's session"),

@@ -6,12 +6,13 @@ import contextvars
 import hashlib
 import hmac
 import ipaddress
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from audit.chain import event_hash
+from audit.chain import ChainHasher
 from audit.context import request_context, request_context_as
 from audit.models import AuditChainHead, AuditEvent, Outcome
 
@@ -32,20 +33,59 @@ def audit_record(
     details: dict | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Raises if it cannot be written; the caller's transaction then fails."""
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-        target_text = target_text or str(target)[:200]
+    event = AuditEntry(action, outcome=outcome, target=target, target_type=target_type, target_id=target_id,
+                       target_text=target_text, details=details)  # fmt: skip
+    return audit_record_many(actor=actor, entries=[event])[0]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event of a batch (`audit_record_many`): what `audit_record` takes, less the actor."""
+
+    action: str
+    outcome: str = Outcome.ALLOWED
+    target: models.Model | None = None
+    target_type: str = ""
+    target_id: str = ""
+    target_text: str = ""
+    details: dict | None = None
+
+
+def audit_record_many(*, actor, entries: list[AuditEntry]) -> list[AuditEvent]:
+    """Append a batch of one actor's events, in order, under one lock of the chain head and one insert (a chunk
+    of an import). Each event is chained and hashed exactly as `audit_record` would; all or none is written."""
+    if not entries:
+        return []
     context = request_context()
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
     actor_name = _actor_name(actor)
+    rows = []
+    for entry in entries:
+        target_type, target_id, target_text = entry.target_type, entry.target_id, entry.target_text
+        if entry.target is not None:
+            target_type = target_type or entry.target._meta.label_lower
+            target_id = target_id or str(entry.target.pk)
+            target_text = target_text or str(entry.target)[:200]
+        rows.append({
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": entry.action,
+            "target_type": target_type,
+            "target_id": str(target_id)[:64],
+            "target_text": target_text[:200],
+            "outcome": str(entry.outcome),
+            "request_id": context.request_id,
+            "client_ip": _ip(context.client_ip),
+            "user_agent": context.user_agent,
+            "details": entry.details or {},
+        })  # fmt: skip
     try:
-        return _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context)
+        return _append(rows)
     except DatabaseError:
         raise AuditUnavailableError("the audit trail could not be written, so the action was refused") from None
 
 
-def _append(actor_id, actor_name, action, outcome, target_type, target_id, target_text, details, context) -> AuditEvent:
+def _append(rows: list[dict]) -> list[AuditEvent]:
     with transaction.atomic():
         # Never recreated here: a missing head means the trail was deleted, and a new chain from #1 would
         # hide that. Appending fails (and so the action) until someone looks.
@@ -53,28 +93,21 @@ def _append(actor_id, actor_name, action, outcome, target_type, target_id, targe
         if head is None:
             raise AuditUnavailableError("the audit chain head is missing; run verify_audit, nothing is recorded")
         now = timezone.now()
-        fields = {
-            "sequence": head.sequence + 1,
-            "occurred_at": max(now, head.occurred_at) if head.occurred_at else now,
-            "actor_id": actor_id,
-            "actor_name": actor_name,
-            "action": action,
-            "target_type": target_type,
-            "target_id": str(target_id)[:64],
-            "target_text": target_text[:200],
-            "outcome": str(outcome),
-            "request_id": context.request_id,
-            "client_ip": _ip(context.client_ip),
-            "user_agent": context.user_agent,
-            "details": details or {},
-        }
-        digest = event_hash(head.hash, fields)
-        event = AuditEvent(prev_hash=head.hash, hash=digest, **fields)
-        event.save(force_insert=True)
+        occurred_at = max(now, head.occurred_at) if head.occurred_at else now
+        hasher, prev_hash, events = ChainHasher(), head.hash, []
+        for number, row in enumerate(rows, start=head.sequence + 1):
+            fields = {"sequence": number, "occurred_at": occurred_at, **row}
+            digest = hasher.event_hash(prev_hash, fields)
+            events.append(AuditEvent(prev_hash=prev_hash, hash=digest, **fields))
+            prev_hash = digest
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(events)
         AuditChainHead.objects.filter(pk=1).update(
-            sequence=fields["sequence"], hash=digest, occurred_at=fields["occurred_at"]
+            sequence=events[-1].sequence, hash=prev_hash, occurred_at=occurred_at
         )
-    return event
+    return events
 
 
 def audit_denied(*, actor, action: str, target: models.Model | None = None, **kwargs) -> AuditEvent | None:

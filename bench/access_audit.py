@@ -35,7 +35,7 @@ def main() -> None:
     from django.db import connection, transaction
 
     from accounts.models import Team, TelegramAccount
-    from accounts.services import account_grants_for_team, account_update, team_create
+    from accounts.services import account_update, team_create
     from audit.chain import event_hash
     from audit.models import AuditChainHead, AuditEvent
     from audit.verify import audit_chain_verify
@@ -62,8 +62,6 @@ def main() -> None:
         batch_size=2000,
     )  # fmt: skip
     accounts = list(TelegramAccount.objects.filter(team=team))
-    with transaction.atomic():
-        account_grants_for_team(accounts, team)
     users = get_user_model().objects
     operator = users.create_user("bench-operator", password="x-bench-password-1")
     operator.groups.add(Group.objects.get(name="operator"), team.group)

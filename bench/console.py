@@ -43,7 +43,7 @@ def main() -> None:
     from django.utils import timezone
 
     from accounts.models import Team, TelegramAccount
-    from accounts.services import account_grants_for_team, team_create
+    from accounts.services import team_create
     from project.actors import SystemActor
     from tests.two_factor import TwoFactorClient as Client  # signs in through two-factor where needed
 
@@ -64,9 +64,6 @@ def main() -> None:
                          last_checked_at=now) for i in range(args.accounts)],
         batch_size=2000,
     )  # fmt: skip
-    with transaction.atomic():
-        for team in teams:
-            account_grants_for_team(list(TelegramAccount.objects.filter(team=team)), team)
     ids = list(TelegramAccount.objects.order_by("pk").values_list("pk", flat=True))
     per_day = 24 * 60 // args.interval_minutes
     with connection.cursor() as cursor, cursor.connection.cursor().copy(

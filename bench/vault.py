@@ -3,7 +3,8 @@
     .venv/bin/python bench/vault.py [--count 10000]
 
 Each part runs a baseline in the same run and prints the ratio (ours / baseline time):
-- import: `manage.py import_sessions` vs the least any importer must do (read, Fernet-encrypt, fsync-write);
+- import: `manage.py import_sessions` vs the least any importer must do (read, Fernet-encrypt, durable write with
+  one file-system sync per 500 files, as ours);
 - rotation: `manage.py rotate_session_keys` vs raw MultiFernet.rotate + fsync-write of a copy of the very vault
   files ours rotates (the same sizes, the same header), one at a time;
 - seal+unseal of one record vs raw Fernet encrypt+decrypt of the same bytes.
@@ -13,6 +14,7 @@ Uses DATABASE_URL when set (PostgreSQL), SQLite in a temp dir otherwise.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
 import subprocess
@@ -33,6 +35,25 @@ def timed(fn) -> float:
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+_syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+
+
+def write_chunk_atomic(directory: Path, items: list[tuple[str, bytes]]) -> None:
+    """As durable as ours: every temp file written, one sync of the file system, then the renames."""
+    temps = []
+    for name, data in items:
+        temp = directory / (".tmp-" + name)
+        temp.write_bytes(data)
+        temps.append((temp, directory / name))
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        assert _syncfs(fd) == 0
+    finally:
+        os.close(fd)
+    for temp, path in temps:
+        os.replace(temp, path)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -75,7 +96,9 @@ def main() -> None:
     baseline_dir = work / "baseline"
     baseline_dir.mkdir()
     fernet = Fernet(old_key.encode())
-    base_import = timed(lambda: [write_atomic(baseline_dir / p.name, fernet.encrypt(p.read_bytes())) for p in files])
+    base_import = timed(lambda: [write_chunk_atomic(baseline_dir, [(p.name, fernet.encrypt(p.read_bytes()))
+                                                                   for p in files[i : i + 500]])
+                                 for i in range(0, len(files), 500)])  # fmt: skip
     ours_import = timed(lambda: manage(env, "import_sessions", str(incoming), "--no-progress"))
 
     rotator = MultiFernet([Fernet(new_key.encode()), fernet])
@@ -101,11 +124,13 @@ def main() -> None:
     n = args.count
     db = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     print(f"vault benchmark, {n} sessions, {db}, {os.cpu_count()} cores")
+    print("fair: import's baseline reads and Fernet-encrypts each file and writes it as durably as ours does (temp "
+          "files, one file-system sync per 500, renames); it parses nothing and writes no database")  # fmt: skip
     print(f"fair: rotation's baseline rotates a copy of the same {len(targets)} vault files "
           f"(mean {sum(p.stat().st_size for p in targets) // max(1, len(targets))} bytes) ours rotates")  # fmt: skip
     print(
         f"import    ours {ours_import:6.2f} s ({n / ours_import:7.0f}/s)  baseline {base_import:6.2f} s  "
-        f"ratio {ours_import / base_import:5.2f}  target < 60 s: {'met' if ours_import < 60 else 'MISSED'}"
+        f"ratio {ours_import / base_import:5.2f}  target <= 15 s: {'met' if ours_import <= 15 else 'MISSED'}"
     )
     print(
         f"rotation  ours {ours_rotate:6.2f} s ({n / ours_rotate:7.0f}/s)  baseline {base_rotate:6.2f} s  "

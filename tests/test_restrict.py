@@ -131,6 +131,27 @@ def test_a_bulk_delete_with_a_row_the_user_may_not_delete_deletes_nothing(two_te
     assert not AuditEvent.objects.filter(action="account.delete", outcome="allowed").exists()
 
 
+def test_a_team_is_scoped_by_membership_and_a_single_user_grant_adds_exactly_its_account(two_teams, operator) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    blue, red = two_teams["blue"], two_teams["red"]
+    with CaptureQueriesContext(connection) as queries:
+        mine = list(TelegramAccount.objects.restrict(operator).values_list("pk", flat=True))
+    listing = queries.captured_queries[-1]["sql"]
+
+    assert mine == [blue.pk]
+    # By the account's team column, not a per-row lookup of grants to the team's group.
+    assert "objectpermission" not in listing.lower() and '"team_id" IN' in listing
+    assign_perm("accounts.view_telegramaccount", operator, red)
+    assert set(TelegramAccount.objects.restrict(operator).values_list("pk", flat=True)) == {blue.pk, red.pk}
+    assert not TelegramAccount.objects.restrict(operator, "delete").filter(pk=red.pk).exists()
+    remove_perm("accounts.view_telegramaccount", operator, red)
+    operator.groups.remove(blue.team.group)
+    assert not TelegramAccount.objects.restrict(operator).exists()
+
+
 def test_privileges_change_only_through_the_audited_service(superuser, admin_user, viewer, red_team) -> None:
     with pytest.raises(PermissionDenied, match="only a superuser"):
         user_privileges_set(actor=admin_user, user=viewer, is_superuser=True)

@@ -14,7 +14,7 @@ from accounts.services.sessions import (
     session_import,
     vault_rotate,
 )
-from accounts.services.teams import account_grants_for_team, team_create, team_members_set
+from accounts.services.teams import team_create, team_members_set
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -27,7 +27,6 @@ __all__ = [
     "account_check",
     "account_delete",
     "account_for_action",
-    "account_grants_for_team",
     "account_require",
     "account_update",
     "account_vault_entry",

@@ -6,9 +6,9 @@ import logging
 
 from django.db import transaction
 
-from accounts.models import Team, TelegramAccount
+from accounts.models import TelegramAccount
 from accounts.services.guard import account_require
-from accounts.services.teams import account_grants_for_team, team_require_assignable
+from accounts.services.teams import team_require_assignable
 from accounts.vault.storage import session_storage
 from audit.services import audit_record
 
@@ -37,8 +37,6 @@ def account_update(*, actor, account: TelegramAccount, **changes: object) -> Tel
         account.full_clean(exclude=["vault_name", "auth_key_sha256"], validate_unique=False)
         account.save()
         if "team" in diff:
-            team = changes["team"]
-            account_grants_for_team([account], team if isinstance(team, Team) else None)
             audit_record(actor=actor, action="permission.change", target=account, details={"team": diff["team"]})
         audit_record(actor=actor, action="account.change", target=account, details={"changed": diff})
     return account

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import Login, LoginState, Proxy, Team, TelegramAccount
 from accounts.permissions import account_permitted
 from accounts.services.proxies import proxy_route
-from accounts.services.teams import account_grants_for_team, team_for_import
+from accounts.services.teams import team_for_import
 from accounts.sessions import SessionFormat, SessionRecord
 from accounts.telegram.endpoint import endpoint_for_dc
 from accounts.telegram.identities import identity_for_login
@@ -290,8 +290,6 @@ def _account_create(login: Login, session: LoginSession, user) -> TelegramAccoun
     try:
         with transaction.atomic():
             account.save()
-            if login.team is not None:
-                account_grants_for_team([account], login.team)
             audit_record(actor=login.created_by, action="session.login", target=account,
                          details={**_phone(login), "login": str(login.pk), "dc": record.dc_id,
                                   "proxy": login.proxy_id, "identity": session.device.get("identity", "")})  # fmt: skip

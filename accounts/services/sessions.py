@@ -16,7 +16,7 @@ from django.db import DataError, IntegrityError, transaction
 from accounts.models import Proxy, Team, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxy_get_or_create
-from accounts.services.teams import account_grants_for_team, team_for_import
+from accounts.services.teams import team_for_import
 from accounts.sessions import (
     InputFile,
     ParsedSession,
@@ -32,13 +32,14 @@ from accounts.telegram.identities import identity_for
 from accounts.telegram.proxy_url import ProxySpec
 from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
-from accounts.vault.storage import session_storage
+from accounts.vault.storage import session_storage, vault_save_many
 from audit.models import Outcome
-from audit.services import audit_denied, audit_record
+from audit.services import AuditEntry, audit_denied, audit_record, audit_record_many
 from project.metrics import VAULT_OPERATIONS
 from project.redaction import secret_register
 
 logger = logging.getLogger(__name__)
+IMPORT_CHUNK = 500  # files per transaction on import
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,10 @@ def session_import(
     app's (accounts.telegram.identities), pinned from then on.
 
     ``parsed_count`` hears how many sessions the files held (zips expand) before any is stored;
-    ``progress`` hears each one done. Each file is stored whole or not at all, and ``report`` (the
-    caller's, if given) holds exactly what was stored even when a later file fails unexpectedly.
+    ``progress`` hears how many are done, chunk by chunk. The files go in chunks of IMPORT_CHUNK, each in one
+    transaction (accounts inserted together, their events appended under one lock of the audit chain): a chunk is
+    stored whole or not at all, and ``report`` (the caller's, if given) holds exactly what was stored even when a
+    later chunk fails unexpectedly.
     """
     if not actor.has_perm("accounts.add_telegramaccount"):
         audit_denied(actor=actor, action="session.import")
@@ -100,10 +103,11 @@ def session_import(
     seen: dict[str, int | None] = {sha: pk if pk in visible else None for sha, pk in known.values_list(
         "auth_key_sha256", "pk")}  # fmt: skip
     proxies = _ProxiesForImport(actor, team, proxy)
-    for item in parsed:
-        report.outcomes.append(_import_one(actor, item, seen, team, keys, storage, proxies))
+    for start in range(0, len(parsed), IMPORT_CHUNK):
+        chunk = parsed[start : start + IMPORT_CHUNK]
+        report.outcomes.extend(_import_chunk(actor, chunk, seen, team, keys, storage, proxies))
         if progress:
-            progress(1)
+            progress(len(chunk))
     storage.sync_directory()
     # One event for the whole upload too: an import where every file was refused still leaves a trace.
     with transaction.atomic():
@@ -115,6 +119,85 @@ def session_import(
     return report
 
 
+def _import_chunk(
+    actor, items: list[ParsedSession | Rejection], seen: dict[str, int | None], team, keys, storage, proxies
+) -> list[ImportOutcome]:
+    """Import up to IMPORT_CHUNK parsed files at once. If the database refuses the chunk (an auth key another
+    import stored meanwhile, a value out of range), the chunk goes again file by file, so each file gets its own
+    answer."""
+    outcomes: list[ImportOutcome | None] = []
+    new: list[tuple[int, TelegramAccount, ParsedSession, VaultEntry]] = []
+    first_of: dict[str, int] = {}  # auth key -> index in `new`, for a key twice in this chunk
+    again: list[tuple[int, str]] = []
+    for item in items:
+        if isinstance(item, Rejection):
+            outcomes.append(ImportOutcome(item.name, "rejected", reason=item.reason))
+            continue
+        sha = item.record.auth_key_sha256
+        if sha in seen:
+            outcomes.append(ImportOutcome(item.name, "duplicate", seen[sha], "this auth key is already stored"))
+            continue
+        if sha in first_of:
+            again.append((len(outcomes), sha))
+            outcomes.append(None)
+            continue
+        prepared = _prepared(item, team, proxies)
+        if isinstance(prepared, ImportOutcome):
+            outcomes.append(prepared)
+            continue
+        first_of[sha] = len(new)
+        new.append((len(outcomes), *prepared))
+        outcomes.append(None)
+    try:
+        _chunk_store(actor, new, keys, storage)
+    except (IntegrityError, DataError):
+        return [_import_one(actor, item, seen, team, keys, storage, proxies) for item in items]
+    for index, account, item, _entry in new:
+        seen[item.record.auth_key_sha256] = account.pk
+        outcomes[index] = ImportOutcome(item.name, "imported", account.pk)
+    for index, sha in again:
+        outcomes[index] = ImportOutcome(items[index].name, "duplicate", seen[sha], "this auth key is already stored")
+    return outcomes
+
+
+def _chunk_store(actor, new: list, keys, storage) -> None:
+    """One transaction: the accounts in one insert, their events under one chain-head lock, then their vault
+    entries (sealed beforehand). Whatever was written to the vault goes again if the transaction does not commit."""
+    if not new:
+        return
+    sealed = [(account.vault_name, seal(entry, keys)) for _index, account, _item, entry in new]
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            accounts = TelegramAccount.objects.bulk_create([account for _index, account, _item, _entry in new])
+            audit_record_many(actor=actor, entries=[
+                AuditEntry("session.import", target=account, details=_import_details(account, item))
+                for account, (_index, _account, item, _entry) in zip(accounts, new, strict=True)
+            ])  # fmt: skip
+            vault_save_many(storage, sealed, written)
+    except BaseException:
+        for name in written:
+            storage.delete(name)
+        raise
+
+
+def _prepared(item: ParsedSession, team, proxies) -> tuple[TelegramAccount, ParsedSession, VaultEntry] | ImportOutcome:
+    """The account row (not yet saved) and vault entry for one parsed file, or why it is rejected."""
+    account = _account_from(item, team)
+    try:
+        account.proxy = proxies.get(item.profile.proxy)
+    except (PermissionDenied, ValueError) as exc:
+        return ImportOutcome(item.name, "rejected", reason=f"its proxy: {exc}"[:300])
+    identity = identity_for(account, item.record, has_hash=bool(item.profile.api_hash))
+    api_hash = item.profile.api_hash or (identity.api_hash if identity else None)
+    return account, item, VaultEntry(item.record, api_hash=api_hash, two_fa=item.profile.two_fa)
+
+
+def _import_details(account: TelegramAccount, item: ParsedSession) -> dict:
+    return {"file": item.name[-200:], "format": str(item.record.source_format), "proxy": account.proxy_id,
+            "identity": account.device.get("identity", "own")}  # fmt: skip
+
+
 def _import_one(
     actor, item: ParsedSession | Rejection, seen: dict[str, int | None], team, keys, storage, proxies
 ) -> ImportOutcome:
@@ -123,24 +206,14 @@ def _import_one(
     sha = item.record.auth_key_sha256
     if sha in seen:
         return ImportOutcome(item.name, "duplicate", seen[sha], "this auth key is already stored")
-    account = _account_from(item, team)
-    try:
-        account.proxy = proxies.get(item.profile.proxy)
-    except (PermissionDenied, ValueError) as exc:
-        return ImportOutcome(item.name, "rejected", reason=f"its proxy: {exc}"[:300])
-    identity = identity_for(account, item.record, has_hash=bool(item.profile.api_hash))
-    api_hash = item.profile.api_hash or (identity.api_hash if identity else None)
-    entry = VaultEntry(item.record, api_hash=api_hash, two_fa=item.profile.two_fa)
+    prepared = _prepared(item, team, proxies)
+    if isinstance(prepared, ImportOutcome):
+        return prepared
+    account, item, entry = prepared
     try:
         with transaction.atomic():
             account.save()
-            if team is not None:
-                account_grants_for_team([account], team)
-            audit_record(
-                actor=actor, action="session.import", target=account,
-                details={"file": item.name[-200:], "format": str(item.record.source_format),
-                         "proxy": account.proxy_id, "identity": account.device.get("identity", "own")},
-            )  # fmt: skip
+            audit_record(actor=actor, action="session.import", target=account, details=_import_details(account, item))
             storage.save(account.vault_name, ContentFile(seal(entry, keys)))
     except IntegrityError:
         storage.delete(account.vault_name)

@@ -1,16 +1,16 @@
-"""Teams own accounts: their group gets object permissions on each of the team's accounts."""
+"""Teams own accounts: whoever is in a team's group acts, as their role allows, on the accounts whose `team` it is
+(`accounts.access.accounts_rule`); no per-account grant is written for a team."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from accounts.models import AccountGroupObjectPermission, Team, TelegramAccount
+from accounts.models import Team
 from accounts.permissions import sees_all_accounts
-from accounts.roles import ACCOUNT_ACTIONS
 from audit.services import audit_denied, audit_record
 
 
@@ -38,21 +38,6 @@ def team_members_set(*, actor, team: Team, users: Iterable) -> None:
             actor=actor, action="permission.change", target=team,
             details={"added": sorted(after - before), "removed": sorted(before - after)},
         )  # fmt: skip
-
-
-def account_grants_for_team(accounts: list[TelegramAccount], team: Team | None) -> None:
-    """Replace the team grants on these accounts (call inside the caller's transaction)."""
-    AccountGroupObjectPermission.objects.filter(content_object__in=accounts, group__team__isnull=False).delete()
-    if team is None:
-        return
-    perms = list(Permission.objects.filter(content_type__app_label="accounts", codename__in=ACCOUNT_ACTIONS))
-    AccountGroupObjectPermission.objects.bulk_create(
-        [
-            AccountGroupObjectPermission(group=team.group, permission=p, content_object=a)
-            for a in accounts
-            for p in perms
-        ]
-    )
 
 
 class TeamChoiceError(ValueError):

@@ -18,7 +18,7 @@ from django.conf import settings
 from accounts.sessions.pyrogram_format import (
     is_pyrogram_schema,
     looks_like_pyrogram_string,
-    pyrogram_sqlite_parse,
+    pyrogram_sqlite_read,
     pyrogram_string_parse,
 )
 from accounts.sessions.record import AccountProfile, SessionFormatError, SessionRecord
@@ -27,7 +27,7 @@ from accounts.sessions.sqlite_memory import SQLITE_MAGIC, sqlite_columns, sqlite
 from accounts.sessions.telethon_format import (
     is_telethon_schema,
     looks_like_telethon_string,
-    telethon_sqlite_parse,
+    telethon_sqlite_read,
     telethon_string_parse,
 )
 
@@ -90,15 +90,16 @@ def session_parse_one(data: bytes, *, name: str) -> SessionRecord:
 
 
 def _sqlite_parse(data: bytes) -> SessionRecord:
+    """Opened once: the schema says which format, and the same connection reads it."""
     conn = sqlite_open(data)
     try:
         columns = sqlite_columns(conn, "sessions")
+        if is_telethon_schema(columns):
+            return telethon_sqlite_read(conn, columns)
+        if is_pyrogram_schema(columns):
+            return pyrogram_sqlite_read(conn, columns)
     finally:
         conn.close()
-    if is_telethon_schema(columns):
-        return telethon_sqlite_parse(data)
-    if is_pyrogram_schema(columns):
-        return pyrogram_sqlite_parse(data)
     raise SessionFormatError("SQLite file has an unknown schema (neither Telethon nor Pyrogram)")
 
 

@@ -40,14 +40,18 @@ def is_pyrogram_schema(columns: dict[str, str]) -> bool:
 
 def pyrogram_sqlite_parse(data: bytes) -> SessionRecord:
     with closing(sqlite_open(data)) as conn:
-        columns = sqlite_columns(conn, "sessions")
-        if not is_pyrogram_schema(columns):
-            raise SessionFormatError("SQLite file is not a Pyrogram session (no sessions table with test_mode)")
-        # Storage version 2 had no api_id column.
-        expected = {**SQLITE_TYPES, "api_id": "INTEGER"} if "api_id" in columns else SQLITE_TYPES
-        sqlite_require_types(columns, expected, what="Pyrogram session")
-        api_id = "api_id" if "api_id" in columns else "NULL"
-        row = sqlite_first_row(conn, f"SELECT dc_id, {api_id}, test_mode, auth_key, user_id FROM sessions")  # noqa: S608
+        return pyrogram_sqlite_read(conn, sqlite_columns(conn, "sessions"))
+
+
+def pyrogram_sqlite_read(conn, columns: dict[str, str]) -> SessionRecord:
+    """The session in an SQLite file already opened (by `sqlite_open`) whose sessions columns are ``columns``."""
+    if not is_pyrogram_schema(columns):
+        raise SessionFormatError("SQLite file is not a Pyrogram session (no sessions table with test_mode)")
+    # Storage version 2 had no api_id column.
+    expected = {**SQLITE_TYPES, "api_id": "INTEGER"} if "api_id" in columns else SQLITE_TYPES
+    sqlite_require_types(columns, expected, what="Pyrogram session")
+    api_id = "api_id" if "api_id" in columns else "NULL"
+    row = sqlite_first_row(conn, f"SELECT dc_id, {api_id}, test_mode, auth_key, user_id FROM sessions")  # noqa: S608
     if row is None:
         raise SessionFormatError("Pyrogram session holds no session row")
     dc_id, api_id, test_mode, key, user_id = row

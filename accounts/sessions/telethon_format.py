@@ -38,11 +38,15 @@ def is_telethon_schema(columns: dict[str, str]) -> bool:
 
 def telethon_sqlite_parse(data: bytes) -> SessionRecord:
     with closing(sqlite_open(data)) as conn:
-        columns = sqlite_columns(conn, "sessions")
-        if not is_telethon_schema(columns):
-            raise SessionFormatError("SQLite file is not a Telethon session (no sessions table with auth_key)")
-        sqlite_require_types(columns, SQLITE_TYPES, what="Telethon session")
-        row = sqlite_first_row(conn, "SELECT dc_id, server_address, port, auth_key FROM sessions")
+        return telethon_sqlite_read(conn, sqlite_columns(conn, "sessions"))
+
+
+def telethon_sqlite_read(conn, columns: dict[str, str]) -> SessionRecord:
+    """The session in an SQLite file already opened (by `sqlite_open`) whose sessions columns are ``columns``."""
+    if not is_telethon_schema(columns):
+        raise SessionFormatError("SQLite file is not a Telethon session (no sessions table with auth_key)")
+    sqlite_require_types(columns, SQLITE_TYPES, what="Telethon session")
+    row = sqlite_first_row(conn, "SELECT dc_id, server_address, port, auth_key FROM sessions")
     if row is None:
         raise SessionFormatError("Telethon session holds no data centre row (never connected)")
     dc_id, address, port, key = row

@@ -30,6 +30,13 @@ class SessionDatabaseStorage(Storage):
         self._model().objects.update_or_create(name=name, defaults={"data": data})
         return name
 
+    def save_many(self, entries: list[tuple[str, bytes]], written: list[str]) -> None:
+        """Many entries in one insert (an import's chunk); an existing name is replaced, as `save` would."""
+        model = self._model()
+        model.objects.bulk_create([model(name=name, data=data) for name, data in entries], update_conflicts=True,
+                                  unique_fields=["name"], update_fields=["data", "updated_at"])  # fmt: skip
+        written.extend(name for name, _data in entries)
+
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         return name  # each account owns its name; saving again replaces the entry
 
