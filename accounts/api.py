@@ -66,7 +66,8 @@ class AccountViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: CheckRecordSerializer(many=True)}, filters=False,
-                   description="The account's check history, newest first (CHECK_HISTORY_DAYS are kept).")  # fmt: skip
+                   description="The account's check history, newest first: successes of the last "
+                               "CHECK_HISTORY_OK_HOURS, other outcomes of the last CHECK_HISTORY_DAYS.")  # fmt: skip
     @action(detail=True, methods=["get"], filter_backends=[])
     def checks(self, request: Request, pk: str | None = None) -> Response:
         account = account_for_action(

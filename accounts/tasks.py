@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.services.checks import checks_dispatch, checks_prune, checks_run, leases_held
+from accounts.checks.history import checks_prune
+from accounts.services.checks import checks_dispatch, checks_run, leases_held
 from accounts.telegram.monitor import endpoints_probe
 
 

@@ -63,7 +63,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         name="check-history-prune",
         task="accounts.checks_prune",
         every_seconds=3600,
-        description="Deletes check history older than CHECK_HISTORY_DAYS.",
+        description="Deletes successful checks' records older than CHECK_HISTORY_OK_HOURS, and other records and "
+        "hourly counts older than CHECK_HISTORY_DAYS.",
     ),
     PeriodicJob(
         name="audit-checkpoint",

@@ -402,6 +402,9 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
+# A successful check's own record is kept this long (the fleet chart's day and more); failures CHECK_HISTORY_DAYS,
+# and the hourly counts (CheckHour) CHECK_HISTORY_DAYS too.
+CHECK_HISTORY_OK_HOURS = env_int("CHECK_HISTORY_OK_HOURS", 48, minimum=25)
 # "Check now" of one account waits this long for its worker before answering with the job to poll instead.
 CHECK_NOW_WAIT_SECONDS = env_int("CHECK_NOW_WAIT_SECONDS", 5, minimum=0, maximum=20)
 # A DC address that fails this many accounts' checks in a row at the transport is skipped (dc_down) until the

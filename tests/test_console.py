@@ -78,28 +78,43 @@ def test_a_bad_team_filter_is_refused(vault, admin_user, client) -> None:
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
 
 
-@pytest.mark.django_db
-def test_finished_hours_are_counted_once_and_the_current_hour_live(vault, admin_user, operator, blue_team) -> None:
-    from accounts.models import CheckRecord
+@pytest.mark.django_db(transaction=True)
+def test_the_fleet_chart_counts_real_checks_by_team_at_a_cost_that_does_not_grow(
+    vault, telegram_dc, admin_user, operator, blue_team, red_team
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from guardian.shortcuts import assign_perm
+
+    from accounts.services import account_check
     from project.console.dashboard import dashboard_for
 
-    files = [InputFile("a.txt", make.telethon_string(key=make.random_key()).encode())]
-    session_import(actor=SYSTEM, files=files, team=blue_team)
-    account = TelegramAccount.objects.get()
-    now = timezone.now().replace(minute=30) + dt.timedelta(days=3650)  # an hour no other test has kept
-    for _ in range(2):
-        CheckRecord.objects.create(account=account, at=now - dt.timedelta(hours=3), outcome="ok", latency_ms=100)
-    CheckRecord.objects.create(account=account, at=now, outcome="timeout", latency_ms=5000)
+    def account_in(team) -> TelegramAccount:
+        key = make.random_key()
+        telegram_dc.add_key(key)
+        files = [InputFile("a.txt", make.telethon_string(key=key, address="127.0.0.1").encode())]
+        return TelegramAccount.objects.get(pk=session_import(actor=SYSTEM, files=files, team=team).outcomes[0]
+                                           .account_id)  # fmt: skip
+
+    blue, red, also_red = account_in(blue_team), account_in(red_team), account_in(red_team)
+    for account in (blue, blue, red, also_red):
+        account_check(actor=SYSTEM, account=account)
 
     def totals(user) -> dict[str, int]:
-        return {item["outcome"]: item["count"] for item in dashboard_for(user, now=now)["check_totals"]}
+        with CaptureQueriesContext(connection) as queries:
+            found = {item["outcome"]: item["count"] for item in dashboard_for(user)["check_totals"]}
+        return found, len(queries.captured_queries)
 
-    assert totals(admin_user) == {"ok": 2, "timeout": 1}
-    CheckRecord.objects.create(account=account, at=now - dt.timedelta(hours=3), outcome="ok", latency_ms=100)
-    CheckRecord.objects.create(account=account, at=now, outcome="timeout", latency_ms=5000)
-
-    assert totals(admin_user) == {"ok": 2, "timeout": 2}  # the finished hour was kept; this hour is live
-    assert totals(operator) == {"ok": 3, "timeout": 2}  # another scope counts for itself
+    assert totals(admin_user)[0] == {"ok": 4}
+    assert totals(operator)[0] == {"ok": 2}  # blue's only
+    assign_perm("accounts.view_telegramaccount", operator, red)  # one red account, granted to them alone
+    granted, cost = totals(operator)
+    assert granted == {"ok": 3}
+    for account in (blue, blue, blue, also_red):
+        account_check(actor=SYSTEM, account=account)
+    # The chart reads hourly counts: more checks add rows to no query's work and no query.
+    assert totals(operator) == ({"ok": 6}, cost)
+    assert totals(admin_user)[0] == {"ok": 8}
 
 
 @pytest.mark.django_db

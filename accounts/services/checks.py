@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.checks.history import check_hours_add
 from accounts.checks.status import Next, account_phase, status_next
 from accounts.models import CheckRecord, StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
@@ -217,6 +218,7 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             done.append(CheckDone(account.pk, result, nxt.status, previous))
         status_rows_write(changed)
         CheckRecord.objects.bulk_create(records, batch_size=1000)
+        check_hours_add(records, {account.pk: account.team_id for account in changed})
         StatusTransition.objects.bulk_create(transitions, batch_size=1000)
         transaction.on_commit(lambda: _announce(transitions))
     return done
@@ -318,9 +320,3 @@ def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
         TelegramAccount.objects.filter(pk__in=ids[start : start + 5000]).update(next_check_at=grace)
     size = settings.CHECK_BATCH_SIZE
     return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
-def checks_prune(*, now: dt.datetime | None = None) -> int:
-    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.CHECK_HISTORY_DAYS)
-    deleted, _ = CheckRecord.objects.filter(at__lt=cutoff).delete()
-    return deleted

@@ -201,23 +201,28 @@ def test_a_server_address_without_its_key_is_refused(tmp_path) -> None:
     assert result.returncode != 0 and "needs TELEGRAM_SERVER_RSA_KEY_FILE" in result.stderr
 
 
-def test_check_history_older_than_its_days_is_pruned(vault, telegram_dc, settings) -> None:
+def test_check_history_keeps_successes_briefly_failures_and_hourly_counts_for_its_days(
+    vault, telegram_dc, settings
+) -> None:
     import datetime as dt
 
     from django.utils import timezone
 
-    from accounts.services.checks import checks_prune
+    from accounts.checks.history import checks_prune
+    from accounts.models import CheckHour
 
-    settings.CHECK_HISTORY_DAYS = 30
+    settings.CHECK_HISTORY_DAYS, settings.CHECK_HISTORY_OK_HOURS = 30, 48
     account, _ = _account(telegram_dc)
-    account_check(actor=SYSTEM, account=account)
-    account_check(actor=SYSTEM, account=account)
-    CheckRecord.objects.filter(pk=CheckRecord.objects.earliest("pk").pk).update(
-        at=timezone.now() - dt.timedelta(days=31)
-    )
+    account_check(actor=SYSTEM, account=account)  # a real one: its record and its hour's count
+    now = timezone.now()
+    for hours, outcome in ((47, "ok"), (49, "ok"), (49, "network"), (31 * 24, "revoked")):
+        CheckRecord.objects.create(account=account, at=now - dt.timedelta(hours=hours), outcome=outcome)
+    CheckHour.objects.create(hour=now - dt.timedelta(days=31), team_ref=0, outcome="ok", count=5)
 
-    assert checks_prune() == 1
-    assert CheckRecord.objects.filter(account=account).count() == 1
+    assert checks_prune() == 2
+    kept = sorted(CheckRecord.objects.filter(account=account).values_list("outcome", flat=True))
+    assert kept == ["network", "ok", "ok"]
+    assert list(CheckHour.objects.values_list("outcome", "count")) == [("ok", 1)]
 
 
 def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vault) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.cache import cache
-from django.db.models import Avg, Case, Count, IntegerField, When
+from django.db.models import Case, Count, IntegerField, Sum, When
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AccountStatus, CheckRecord, TelegramAccount
+from accounts.checks.history import hour_of, hourly_counts
+from accounts.models import AccountStatus, CheckRecord, Team, TelegramAccount
 from accounts.permissions import sees_all_accounts
 from alerts.models import Alert
 from health.runner import health_report
@@ -20,19 +20,6 @@ from project.console.colours import FALLBACK, HEALTH_COLOURS, OUTCOME_COLOURS, S
 ATTENTION = (AccountStatus.BANNED, AccountStatus.UNAUTHORIZED, AccountStatus.OFFLINE, AccountStatus.FLOOD_WAIT,
              AccountStatus.UNCERTAIN)  # fmt: skip
 HOURS = 24
-KEEP_HOURS_SECONDS = 25 * 3600
-
-
-SCOPED_KEEP_SECONDS = 600
-
-
-def _scope(user) -> tuple[str, int]:
-    """Whose accounts a chart counts, and how long its finished hours are kept: everyone's (the same for all
-    who see all) for a day; else this user's in their current teams, briefly (a grant may change what they see)."""
-    if sees_all_accounts(user):
-        return "all", KEEP_HOURS_SECONDS
-    groups = ",".join(str(pk) for pk in sorted(user.groups.values_list("pk", flat=True)))
-    return f"user:{user.pk}:{groups}", SCOPED_KEEP_SECONDS
 
 
 def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
@@ -41,7 +28,7 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     context: dict = {"status_tiles": _status_tiles(accounts), "standing_tiles": _standing_tiles(accounts),
                      "health": _health()}  # fmt: skip
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
-        context["check_chart"], context["check_totals"] = _check_chart(accounts, now, _scope(user))
+        context["check_chart"], context["check_totals"] = _check_chart(user, now)
         worst_first = Case(*(When(status=s, then=i) for i, s in enumerate(ATTENTION)), output_field=IntegerField())
         attention = accounts.filter(status__in=ATTENTION).select_related("team").order_by(worst_first, "-updated_at")
         context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in attention[:10]]
@@ -81,16 +68,16 @@ def _status_tiles(accounts) -> list[dict]:
     ]  # fmt: skip
 
 
-def _check_chart(accounts, now: dt.datetime, scope: tuple[str, int]):
-    start = timezone.localtime(now - dt.timedelta(hours=HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+def _check_chart(user, now: dt.datetime):
+    start = hour_of(now) - dt.timedelta(hours=HOURS - 1)
     hours = [start + dt.timedelta(hours=i) for i in range(HOURS)]
-    per_hour = _hourly_checks(accounts, hours, scope)
+    per_hour = _hourly_checks(user, start)
     totals: dict[str, int] = {}
     buckets = []
     for hour in hours:
-        counts, latency_sum = per_hour[hour]
+        counts, latency_sum = per_hour.get(hour, ({}, 0))
         n = sum(counts.values())
-        buckets.append(Bucket(hour, counts, latency_sum / n if n else None))
+        buckets.append(Bucket(timezone.localtime(hour), counts, latency_sum / n if n else None))
         for outcome, count in counts.items():
             totals[outcome] = totals.get(outcome, 0) + count
     chart = stacked_bars(buckets, OUTCOME_COLOURS, title="Checks per hour, last 24 hours, and their average latency",
@@ -99,30 +86,27 @@ def _check_chart(accounts, now: dt.datetime, scope: tuple[str, int]):
     return chart, legend
 
 
-def _hourly_checks(
-    accounts, hours: list[dt.datetime], scope: tuple[str, int]
-) -> dict[dt.datetime, tuple[dict[str, int], float]]:
-    """(counts by outcome, latency sum) per hour. Finished hours don't change, so each is counted once per scope
-    and kept for a day; only the current hour (and any finished hour not yet kept) is read from the database."""
-    name, keep_seconds = scope
-    keys = {hour: f"console:checks:{name}:{int(hour.timestamp())}" for hour in hours[:-1]}
-    kept = cache.get_many(list(keys.values()))
-    per_hour = {hour: tuple(kept[key]) for hour, key in keys.items() if key in kept}
-    first = min((hour for hour in hours if hour not in per_hour), default=hours[-1])
+def _hourly_checks(user, first: dt.datetime) -> dict[dt.datetime, tuple[dict[str, int], int]]:
+    """(counts by outcome, latency sum) per hour: from the hourly counts of every team (those who see every
+    account) or of the user's teams; an account granted to this user alone, outside those teams, adds its own
+    records (kept longer than the chart's day)."""
+    if sees_all_accounts(user):
+        return hourly_counts(first, team_ids=None)
+    team_ids = list(Team.objects.filter(group__user=user).values_list("pk", flat=True))
+    per_hour = hourly_counts(first, team_ids=team_ids)
+    alone = TelegramAccount.objects.restrict(user).exclude(team_id__in=team_ids)
     rows = (
-        CheckRecord.objects.filter(at__gte=first, account__in=accounts)
-        .annotate(hour=TruncHour("at"))
+        CheckRecord.objects.filter(at__gte=first, account__in=alone)
+        .annotate(hour=TruncHour("at", tzinfo=dt.UTC))
         .values("hour", "outcome")
-        .annotate(n=Count("pk"), latency=Avg("latency_ms"))
+        .annotate(n=Count("pk"), latency=Sum("latency_ms"))
         .order_by()
     )
-    fresh: dict[dt.datetime, tuple[dict[str, int], float]] = {hour: ({}, 0.0) for hour in hours if hour >= first}
     for row in rows:
-        counts, latency_sum = fresh.setdefault(row["hour"], ({}, 0.0))
-        counts[row["outcome"]] = row["n"]
-        fresh[row["hour"]] = (counts, latency_sum + (row["latency"] or 0) * row["n"])
-    cache.set_many({keys[hour]: list(value) for hour, value in fresh.items() if hour in keys}, keep_seconds)
-    return {**per_hour, **fresh}
+        counts, latency_sum = per_hour.get(row["hour"], ({}, 0))
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
+        per_hour[row["hour"]] = (counts, latency_sum + (row["latency"] or 0))
+    return per_hour
 
 
 def _health() -> dict:

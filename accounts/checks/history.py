@@ -1,0 +1,76 @@
+"""Check history that stays small at 100,000 accounts: each check's own record for a while (successes briefly,
+failures long), and per hour, team and outcome a count and summed latency (CheckHour) that the fleet chart reads.
+
+Growth per day is then the failures of the day plus a few rows per hour and team, not one row per check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import CheckHour, CheckRecord
+
+OK = "ok"
+
+
+def hour_of(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def check_hours_add(records: list[CheckRecord], teams: dict[int, int | None]) -> None:
+    """Add a batch's checks to their hours' counts in one statement (inside the batch's transaction). ``teams``
+    maps each record's account id to its team id. Rows go in one order, so concurrent batches cannot deadlock."""
+    counts: Counter = Counter()
+    latency: Counter = Counter()
+    for record in records:
+        key = (hour_of(record.at), teams.get(record.account_id) or 0, record.outcome)
+        counts[key] += 1
+        latency[key] += record.latency_ms
+    if not counts:
+        return
+    table = connection.ops.quote_name(CheckHour._meta.db_table)
+    rows = sorted(counts)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params = [p for key in rows for p in (*_sql_hour(key[0]), key[1], key[2], counts[key], latency[key])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (hour, team_ref, outcome, count, latency_sum) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT (hour, team_ref, outcome) DO UPDATE SET count = {table}.count + excluded.count, "
+            f"latency_sum = {table}.latency_sum + excluded.latency_sum",
+            params,
+        )
+
+
+def _sql_hour(hour: dt.datetime) -> tuple:
+    field = CheckHour._meta.get_field("hour")
+    return (field.get_db_prep_value(hour, connection),)
+
+
+def hourly_counts(first: dt.datetime, *, team_ids: list[int] | None) -> dict[dt.datetime, tuple[dict[str, int], int]]:
+    """(counts by outcome, latency sum) per hour from ``first`` on; every team's, or only ``team_ids``'."""
+    rows = CheckHour.objects.filter(hour__gte=first)
+    if team_ids is not None:
+        rows = rows.filter(team_ref__in=team_ids)
+    per_hour: dict[dt.datetime, tuple[dict[str, int], int]] = {}
+    for row in rows.values("hour", "outcome").annotate(n=Sum("count"), latency=Sum("latency_sum")).order_by():
+        counts, latency_sum = per_hour.get(row["hour"], ({}, 0))
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
+        per_hour[row["hour"]] = (counts, latency_sum + row["latency"])
+    return per_hour
+
+
+def checks_prune(*, now: dt.datetime | None = None) -> int:
+    """Successes' records after CHECK_HISTORY_OK_HOURS; everything else, and the hourly counts, after
+    CHECK_HISTORY_DAYS."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.CHECK_HISTORY_DAYS)
+    ok_cutoff = now - dt.timedelta(hours=settings.CHECK_HISTORY_OK_HOURS)
+    deleted = CheckRecord.objects.filter(at__lt=ok_cutoff, outcome=OK).delete()[0]
+    deleted += CheckRecord.objects.filter(at__lt=cutoff).delete()[0]
+    CheckHour.objects.filter(hour__lt=hour_of(cutoff)).delete()
+    return deleted
