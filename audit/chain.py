@@ -14,12 +14,23 @@ import json
 
 from django.conf import settings
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def occurred_text(occurred: dt.datetime) -> str:
+    """An event's time as hashed: UTC, microseconds, e.g. 2026-11-29T14:00:00.000123Z."""
+    return occurred.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
 
 def event_canonical(fields: dict[str, object]) -> bytes:
+    """The JSON of the event's hashed fields: keys sorted, no spaces, UTF-8, the time as `occurred_text`.
+    ``occurred_at`` is the event's datetime, or already its `occurred_text` (as verification reads it). One encoder
+    made once (json.dumps would make one per event, a third of the cost at a million events)."""
+    if fields.keys() != _HASHED_SET:
+        raise ValueError("an event hashes exactly HASHED_FIELDS")
     occurred = fields["occurred_at"]
-    assert isinstance(occurred, dt.datetime)
-    doc = {**fields, "occurred_at": occurred.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+    doc = {**fields, "occurred_at": occurred if isinstance(occurred, str) else occurred_text(occurred)}
+    return _ENCODER.encode(doc).encode("utf-8")
 
 
 class ChainHasher:
@@ -59,3 +70,4 @@ HASHED_FIELDS = (
     "user_agent",
     "details",
 )
+_HASHED_SET = frozenset(HASHED_FIELDS)
