@@ -307,13 +307,14 @@ def checks_request(*, actor, accounts: list[TelegramAccount]) -> ChecksRequested
 def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
     """Pick the accounts that are due and split them into batches (the beat job queues them)."""
     now = now or timezone.now()
-    due = (
-        TelegramAccount.objects.filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=now))
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        .order_by("next_check_at", "pk")
-        .values_list("pk", flat=True)[: settings.CHECK_DISPATCH_LIMIT]
-    )
-    ids = list(due)
+    # Two walks of the (next_check_at, id) index, each stopping at the limit: never checked first, then the longest
+    # overdue. (One query with `IS NULL OR <= now` could use no index order and would sort every due row.)
+    limit = settings.CHECK_DISPATCH_LIMIT
+    free = TelegramAccount.objects.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+    ids = list(free.filter(next_check_at__isnull=True).order_by("pk").values_list("pk", flat=True)[:limit])
+    if len(ids) < limit:
+        due = free.filter(next_check_at__lte=now).order_by("next_check_at", "pk").values_list("pk", flat=True)
+        ids += due[: limit - len(ids)]
     # Not due again while queued; if the batch is lost, it comes round after the lease time.
     grace = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
     for start in range(0, len(ids), 5000):
