@@ -267,3 +267,44 @@ def _rechain_and_return_head(hash_of) -> str:
 
 def _at(path: Path, line: int) -> str:
     return json.loads(path.read_text().splitlines()[line])["at"]
+
+
+@pytest.fixture
+def parallel_from_any_length(monkeypatch):
+    """Verify in parallel however short the trail (the threshold only saves process start-up on short ones)."""
+    from audit import verify
+
+    if connection.vendor != "postgresql":
+        requirement_missing("verification runs in parallel on PostgreSQL only (DATABASE_URL names SQLite)")
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 0)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "",  # intact: the same report as one pass
+        "UPDATE audit_auditevent SET target_text = 'x' WHERE sequence = 20",  # inside the second run
+        "DELETE FROM audit_auditevent WHERE sequence = 14",  # the first event of the second run (runs of 13)
+        "DELETE FROM audit_auditevent WHERE sequence = 13",  # the last event of the first run
+        "DELETE FROM audit_auditevent WHERE sequence BETWEEN 10 AND 30",  # a whole run and more
+        "UPDATE audit_auditevent SET prev_hash = hash WHERE sequence = 27",  # a run's first link
+        "DELETE FROM audit_auditevent WHERE sequence >= 36",  # the end cut off
+    ],
+)
+def test_verifying_in_parallel_answers_exactly_as_one_pass(parallel_from_any_length, tamper: str) -> None:
+    _events(39)
+    if tamper:
+        _raw(tamper)
+
+    one_pass, parallel = audit_chain_verify(), audit_chain_verify(jobs=3)
+
+    assert parallel == one_pass
+    assert (parallel.problem is None) == (not tamper) and (parallel.checked == 39 or tamper)
+
+
+@pytest.mark.parametrize("jobs", ["0", "65", "two"])
+def test_verify_audit_refuses_a_bad_jobs_count_by_name(jobs: str) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--jobs must be"):
+        call_command("verify_audit", "--jobs", jobs)
