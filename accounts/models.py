@@ -168,7 +168,9 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
         indexes = [models.Index(fields=["label", "id"], name="account_label_id"),
                    models.Index(fields=["team", "label", "id"], name="account_team_label_id"),
                    # Beat's dispatch walks the due accounts in this order.
-                   models.Index(fields=["next_check_at", "id"], name="account_next_check_id")]  # fmt: skip
+                   models.Index(fields=["next_check_at", "id"], name="account_next_check_id"),
+                   # The dashboard's "needs attention": each status's most recently changed first.
+                   models.Index(fields=["status", "updated_at"], name="account_status_updated")]  # fmt: skip
         permissions = [
             ("check_account", "Can run a connection check on the account"),
             ("export_session", "Can export the account's session"),

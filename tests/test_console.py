@@ -235,3 +235,23 @@ def test_a_new_accounts_few_checks_spread_over_the_chart(vault, admin_user) -> N
     assert min(xs) < LEFT + 0.1 * PLOT_W and max(xs) > LEFT + 0.95 * PLOT_W  # edge to edge, not one huddle
     gaps = [b - a for a, b in zip(sorted(xs), sorted(xs)[1:], strict=False)]
     assert min(gaps) > PLOT_W / 10
+
+
+@pytest.mark.django_db
+def test_attention_lists_the_worst_first_and_the_latest_first_within_a_status_up_to_ten(vault, admin_user) -> None:
+    from project.console.dashboard import dashboard_for
+
+    files = [InputFile(f"{i}.txt", make.telethon_string(key=make.random_key()).encode()) for i in range(14)]
+    ids = [o.account_id for o in session_import(actor=SYSTEM, files=files).outcomes]
+    now = timezone.now()
+    plan = ["offline"] * 6 + ["banned"] * 2 + ["flood_wait"] * 4 + ["ok"] * 2  # banned is worst, then offline
+    for n, (pk, status) in enumerate(zip(ids, plan, strict=True)):
+        TelegramAccount.objects.filter(pk=pk).update(status=status, label=f"{status}-{n}",
+                                                     updated_at=now - dt.timedelta(minutes=n))  # fmt: skip
+
+    context = dashboard_for(admin_user)
+
+    assert [a.label for a, _colour in context["attention"]] == [
+        "banned-6", "banned-7", "offline-0", "offline-1", "offline-2", "offline-3", "offline-4", "offline-5",
+        "flood_wait-8", "flood_wait-9"]  # fmt: skip
+    assert context["attention_count"] == 12

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, IntegerField, Sum, When
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.checks.history import hour_of, hourly_counts
-from accounts.models import AccountStatus, CheckRecord, Team, TelegramAccount
+from accounts.models import AccountStatus, AccountUserObjectPermission, CheckRecord, Team, TelegramAccount
 from accounts.permissions import sees_all_accounts
 from alerts.models import Alert
 from health.runner import health_report
@@ -25,14 +25,12 @@ HOURS = 24
 def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     accounts = TelegramAccount.objects.restrict(user)
-    context: dict = {"status_tiles": _status_tiles(accounts), "standing_tiles": _standing_tiles(accounts),
-                     "health": _health()}  # fmt: skip
+    tiles = _status_tiles(accounts)
+    context: dict = {"status_tiles": tiles, "standing_tiles": _standing_tiles(user, accounts), "health": _health()}
     if user.has_perm("accounts.view_telegramaccount") or user.is_superuser:
         context["check_chart"], context["check_totals"] = _check_chart(user, now)
-        worst_first = Case(*(When(status=s, then=i) for i, s in enumerate(ATTENTION)), output_field=IntegerField())
-        attention = accounts.filter(status__in=ATTENTION).select_related("team").order_by(worst_first, "-updated_at")
-        context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in attention[:10]]
-        context["attention_count"] = accounts.filter(status__in=ATTENTION).count()
+        context["attention"] = [(a, STATUS_COLOURS[a.status]) for a in _attention(accounts, 10)]
+        context["attention_count"] = sum(tile["count"] for tile in tiles if tile["status"] in ATTENTION)
     if user.has_perm("alerts.view_alert"):
         context["recent_alerts"] = list(Alert.objects.restrict(user).order_by("-last_seen")[:8])
     return context
@@ -46,12 +44,31 @@ STANDING_TILES = (  # (label, filter on the account list, the list's query strin
 )
 
 
-def _standing_tiles(accounts) -> list[dict]:
+def _attention(accounts, limit: int) -> list[TelegramAccount]:
+    """The worst first, most recently changed first within a status: one short walk of the (status, updated_at)
+    index per status until ``limit`` are found, rather than sorting every account that needs attention."""
+    found: list[TelegramAccount] = []
+    for status in ATTENTION:
+        if len(found) >= limit:
+            break
+        rows = accounts.filter(status=status).select_related("team").order_by("-updated_at", "-pk")
+        found += rows[: limit - len(found)]
+    return found
+
+
+def _standing_tiles(user, accounts) -> list[dict]:
+    """Counted over the deep checks' standings (only accounts deep-checked have one), of the accounts in sight."""
     from django.db.models import Q
 
-    flagged = Q(standing__restricted=True) | Q(standing__scam=True) | Q(standing__fake=True)
-    counts = accounts.order_by().aggregate(**{
-        str(i): Count("pk", filter=flagged if where is None else Q(**where))
+    from accounts.models import AccountStanding
+
+    standings = AccountStanding.objects.all()
+    if not sees_all_accounts(user):
+        standings = standings.filter(account__in=accounts)
+    flagged = Q(restricted=True) | Q(scam=True) | Q(fake=True)
+    counts = standings.order_by().aggregate(**{
+        str(i): Count("pk", filter=flagged if where is None else Q(**{k.removeprefix("standing__"): v
+                                                                      for k, v in where.items()}))
         for i, (_label, where, _query) in enumerate(STANDING_TILES)})  # fmt: skip
     changelist = reverse("admin:accounts_telegramaccount_changelist")
     return [{"label": label, "count": counts[str(i)], "url": f"{changelist}?{query}"}
@@ -94,6 +111,8 @@ def _hourly_checks(user, first: dt.datetime) -> dict[dt.datetime, tuple[dict[str
         return hourly_counts(first, team_ids=None)
     team_ids = list(Team.objects.filter(group__user=user).values_list("pk", flat=True))
     per_hour = hourly_counts(first, team_ids=team_ids)
+    if not AccountUserObjectPermission.objects.filter(user=user).exists():
+        return per_hour
     alone = TelegramAccount.objects.restrict(user).exclude(team_id__in=team_ids)
     rows = (
         CheckRecord.objects.filter(at__gte=first, account__in=alone)
