@@ -122,6 +122,9 @@ def main() -> None:
     ours_seal = timed(lambda: [unseal(seal(entry, keys), keys) for _ in range(rounds)])
 
     n = args.count
+    # Issue 16: 10,000 files in 15 s, 100,000 in 3 minutes (scaled between); rotation 20 s per 10,000.
+    import_target = 15 * n / 10_000 if n <= 10_000 else 15 + (180 - 15) * (n - 10_000) / 90_000
+    rotate_target = 20 * n / 10_000
     db = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     print(f"vault benchmark, {n} sessions, {db}, {os.cpu_count()} cores")
     print("fair: import's baseline reads and Fernet-encrypts each file and writes it as durably as ours does (temp "
@@ -130,11 +133,13 @@ def main() -> None:
           f"(mean {sum(p.stat().st_size for p in targets) // max(1, len(targets))} bytes) ours rotates")  # fmt: skip
     print(
         f"import    ours {ours_import:6.2f} s ({n / ours_import:7.0f}/s)  baseline {base_import:6.2f} s  "
-        f"ratio {ours_import / base_import:5.2f}  target <= 15 s: {'met' if ours_import <= 15 else 'MISSED'}"
+        f"ratio {ours_import / base_import:5.2f}  target <= {import_target:.0f} s: "
+        f"{'met' if ours_import <= import_target else 'MISSED'}"
     )
     print(
         f"rotation  ours {ours_rotate:6.2f} s ({n / ours_rotate:7.0f}/s)  baseline {base_rotate:6.2f} s  "
-        f"ratio {ours_rotate / base_rotate:5.2f}  target < 20 s: {'met' if ours_rotate < 20 else 'MISSED'}"
+        f"ratio {ours_rotate / base_rotate:5.2f}  target < {rotate_target:.0f} s: "
+        f"{'met' if ours_rotate < rotate_target else 'MISSED'}"
     )
     print(f"seal+unseal ours {ours_seal / rounds * 1e6:6.1f} us  raw Fernet {base_seal / rounds * 1e6:6.1f} us  "
           f"ratio {ours_seal / base_seal:5.2f}")  # fmt: skip
