@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0013_check_hours'),
+        ("accounts", "0013_check_hours"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='telegramaccount',
-            name='next_check_at',
+            model_name="telegramaccount",
+            name="next_check_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='telegramaccount',
-            index=models.Index(fields=['next_check_at', 'id'], name='account_next_check_id'),
+            model_name="telegramaccount",
+            index=models.Index(fields=["next_check_at", "id"], name="account_next_check_id"),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0014_dispatch_index'),
+        ("accounts", "0014_dispatch_index"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='telegramaccount',
-            index=models.Index(fields=['status', 'updated_at'], name='account_status_updated'),
+            model_name="telegramaccount",
+            index=models.Index(fields=["status", "updated_at"], name="account_status_updated"),
         ),
     ]
