@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import AccountUserObjectPermission, Team, TelegramAccount
-from accounts.permissions import sees_all_accounts
+from accounts.models import AccountUserObjectPermission, TelegramAccount
+from accounts.permissions import has_single_grants, sees_all_accounts, team_ids_of
 from project.access import access_rule, access_rule_models, superuser_only_rule
 
 # What each action on an account needs: this model permission (and the account in one of the user's teams).
@@ -36,9 +36,9 @@ def accounts_rule(queryset: QuerySet, user, action: str) -> QuerySet:
         return queryset
     # Which accounts: those of the user's teams (a plain `team_id IN (…)` the (team, label, id) index serves), and
     # any granted to this user alone. The list of teams is short; the per-user grants join only if there are any.
-    scope = Q(team_id__in=list(Team.objects.filter(group__user=user).values_list("pk", flat=True)))
-    by_user = AccountUserObjectPermission.objects.filter(user=user, permission__codename=codename)
-    if by_user.exists():
+    scope = Q(team_id__in=team_ids_of(user))
+    if has_single_grants(user, codename):
+        by_user = AccountUserObjectPermission.objects.filter(user=user, permission__codename=codename)
         scope |= Q(pk__in=by_user.values("content_object_id"))
     return queryset.filter(scope)
 

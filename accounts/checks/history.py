@@ -10,7 +10,8 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from accounts.models import CheckHour, CheckRecord
@@ -51,17 +52,29 @@ def _sql_hour(hour: dt.datetime) -> tuple:
     return (field.get_db_prep_value(hour, connection),)
 
 
-def hourly_counts(first: dt.datetime, *, team_ids: list[int] | None) -> dict[dt.datetime, tuple[dict[str, int], int]]:
-    """(counts by outcome, latency sum) per hour from ``first`` on; every team's, or only ``team_ids``'."""
+def hourly_counts(
+    first: dt.datetime, *, team_ids: list[int] | None, also_accounts=None
+) -> dict[dt.datetime, tuple[dict[str, int], int]]:
+    """(counts by outcome, latency sum) per hour from ``first`` on: every team's, or only ``team_ids``', plus the
+    own records of ``also_accounts`` (a queryset of accounts outside those teams; their successes are kept longer
+    than a day, so the last day is whole)."""
     rows = CheckHour.objects.filter(hour__gte=first)
     if team_ids is not None:
         rows = rows.filter(team_ref__in=team_ids)
     per_hour: dict[dt.datetime, tuple[dict[str, int], int]] = {}
-    for row in rows.values("hour", "outcome").annotate(n=Sum("count"), latency=Sum("latency_sum")).order_by():
+    _add(per_hour, rows.values("hour", "outcome").annotate(n=Sum("count"), latency=Sum("latency_sum")))
+    if also_accounts is not None:
+        records = CheckRecord.objects.filter(at__gte=first, account__in=also_accounts)
+        _add(per_hour, records.annotate(hour=TruncHour("at", tzinfo=dt.UTC)).values("hour", "outcome")
+             .annotate(n=Count("pk"), latency=Sum("latency_ms")))  # fmt: skip
+    return per_hour
+
+
+def _add(per_hour: dict, rows) -> None:
+    for row in rows.order_by():
         counts, latency_sum = per_hour.get(row["hour"], ({}, 0))
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
-        per_hour[row["hour"]] = (counts, latency_sum + row["latency"])
-    return per_hour
+        per_hour[row["hour"]] = (counts, latency_sum + (row["latency"] or 0))
 
 
 def checks_prune(*, now: dt.datetime | None = None) -> int:

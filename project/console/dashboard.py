@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.checks.history import hour_of, hourly_counts
-from accounts.models import AccountStatus, AccountUserObjectPermission, CheckRecord, Team, TelegramAccount
-from accounts.permissions import sees_all_accounts
+from accounts.models import AccountStanding, AccountStatus, TelegramAccount
+from accounts.permissions import has_single_grants, sees_all_accounts, team_ids_of
 from alerts.models import Alert
 from health.runner import health_report
 from project.console.charts import Bucket, stacked_bars
@@ -36,11 +35,11 @@ def dashboard_for(user, *, now: dt.datetime | None = None) -> dict:
     return context
 
 
-STANDING_TILES = (  # (label, filter on the account list, the list's query string), by what the deep check found
-    ("Spam-blocked", {"standing__spam_blocked": True}, "standing__spam_blocked__exact=1"),
-    ("Frozen", {"standing__frozen": True}, "standing__frozen__exact=1"),
-    ("Restricted, scam or fake", None, "standing=flagged"),
-    ("Other sessions", {"standing__other_sessions__gt": 0}, "standing=other_sessions"),
+STANDING_TILES = (  # (label, which standings count, the account list's query string), by what the deep check found
+    ("Spam-blocked", Q(spam_blocked=True), "standing__spam_blocked__exact=1"),
+    ("Frozen", Q(frozen=True), "standing__frozen__exact=1"),
+    ("Restricted, scam or fake", Q(restricted=True) | Q(scam=True) | Q(fake=True), "standing=flagged"),
+    ("Other sessions", Q(other_sessions__gt=0), "standing=other_sessions"),
 )
 
 
@@ -58,18 +57,11 @@ def _attention(accounts, limit: int) -> list[TelegramAccount]:
 
 def _standing_tiles(user, accounts) -> list[dict]:
     """Counted over the deep checks' standings (only accounts deep-checked have one), of the accounts in sight."""
-    from django.db.models import Q
-
-    from accounts.models import AccountStanding
-
     standings = AccountStanding.objects.all()
     if not sees_all_accounts(user):
         standings = standings.filter(account__in=accounts)
-    flagged = Q(restricted=True) | Q(scam=True) | Q(fake=True)
-    counts = standings.order_by().aggregate(**{
-        str(i): Count("pk", filter=flagged if where is None else Q(**{k.removeprefix("standing__"): v
-                                                                      for k, v in where.items()}))
-        for i, (_label, where, _query) in enumerate(STANDING_TILES)})  # fmt: skip
+    tiles = {str(i): Count("pk", filter=which) for i, (_label, which, _query) in enumerate(STANDING_TILES)}
+    counts = standings.order_by().aggregate(**tiles)
     changelist = reverse("admin:accounts_telegramaccount_changelist")
     return [{"label": label, "count": counts[str(i)], "url": f"{changelist}?{query}"}
             for i, (label, _where, query) in enumerate(STANDING_TILES)]  # fmt: skip
@@ -109,23 +101,9 @@ def _hourly_checks(user, first: dt.datetime) -> dict[dt.datetime, tuple[dict[str
     records (kept longer than the chart's day)."""
     if sees_all_accounts(user):
         return hourly_counts(first, team_ids=None)
-    team_ids = list(Team.objects.filter(group__user=user).values_list("pk", flat=True))
-    per_hour = hourly_counts(first, team_ids=team_ids)
-    if not AccountUserObjectPermission.objects.filter(user=user).exists():
-        return per_hour
-    alone = TelegramAccount.objects.restrict(user).exclude(team_id__in=team_ids)
-    rows = (
-        CheckRecord.objects.filter(at__gte=first, account__in=alone)
-        .annotate(hour=TruncHour("at", tzinfo=dt.UTC))
-        .values("hour", "outcome")
-        .annotate(n=Count("pk"), latency=Sum("latency_ms"))
-        .order_by()
-    )
-    for row in rows:
-        counts, latency_sum = per_hour.get(row["hour"], ({}, 0))
-        counts[row["outcome"]] = counts.get(row["outcome"], 0) + row["n"]
-        per_hour[row["hour"]] = (counts, latency_sum + (row["latency"] or 0))
-    return per_hour
+    team_ids = team_ids_of(user)
+    alone = TelegramAccount.objects.restrict(user).exclude(team_id__in=team_ids) if has_single_grants(user) else None
+    return hourly_counts(first, team_ids=team_ids, also_accounts=alone)
 
 
 def _health() -> dict:
