@@ -100,10 +100,7 @@ def _append(rows: list[dict]) -> list[AuditEvent]:
             digest = hasher.event_hash(prev_hash, fields)
             events.append(AuditEvent(prev_hash=prev_hash, hash=digest, **fields))
             prev_hash = digest
-        if len(events) == 1:
-            events[0].save(force_insert=True)
-        else:
-            AuditEvent.objects.bulk_create(events)
+        AuditEvent.objects.bulk_create(events)
         AuditChainHead.objects.filter(pk=1).update(
             sequence=events[-1].sequence, hash=prev_hash, occurred_at=occurred_at
         )

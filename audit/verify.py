@@ -142,6 +142,5 @@ def _rows(chunk_size: int, first: int = 1, last: int | None = None) -> Iterator[
 # occurred_at exactly as `occurred_text` writes it; details as JSON text for json.loads (as Django would).
 _PG_COLUMNS = {
     "occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    "actor_id": "actor_id",
     "details": "details::text",
 }

@@ -127,7 +127,7 @@ def _import_chunk(
     answer."""
     outcomes: list[ImportOutcome | None] = []
     new: list[tuple[int, TelegramAccount, ParsedSession, VaultEntry]] = []
-    first_of: dict[str, int] = {}  # auth key -> index in `new`, for a key twice in this chunk
+    new_keys: set[str] = set()  # for a key twice in this chunk
     again: list[tuple[int, str]] = []
     for item in items:
         if isinstance(item, Rejection):
@@ -137,7 +137,7 @@ def _import_chunk(
         if sha in seen:
             outcomes.append(ImportOutcome(item.name, "duplicate", seen[sha], "this auth key is already stored"))
             continue
-        if sha in first_of:
+        if sha in new_keys:
             again.append((len(outcomes), sha))
             outcomes.append(None)
             continue
@@ -145,7 +145,7 @@ def _import_chunk(
         if isinstance(prepared, ImportOutcome):
             outcomes.append(prepared)
             continue
-        first_of[sha] = len(new)
+        new_keys.add(sha)
         new.append((len(outcomes), *prepared))
         outcomes.append(None)
     try:

@@ -48,6 +48,7 @@ class SessionFileStorage(FileSystemStorage):
         place and named in ``written``. A temp file left by a failure is removed."""
         self.ensure_private_directory()
         temps: list[tuple[str, str]] = []
+        renamed = 0
         try:
             for name, blob in entries:
                 fd, temp_path = tempfile.mkstemp(dir=self.location, prefix=".tmp-")
@@ -59,13 +60,12 @@ class SessionFileStorage(FileSystemStorage):
                         os.fsync(handle.fileno())
             if _syncfs is not None:
                 _file_system_sync(self.location)
-            while temps:
-                name, temp_path = temps[0]
+            for name, temp_path in temps:
                 os.replace(temp_path, self.path(name))
                 written.append(name)
-                temps.pop(0)
+                renamed += 1
         finally:
-            for _name, temp_path in temps:
+            for _name, temp_path in temps[renamed:]:
                 Path(temp_path).unlink(missing_ok=True)
 
     def sync_directory(self) -> None:
