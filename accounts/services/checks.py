@@ -36,6 +36,7 @@ from accounts.telegram.gateway import session_check
 from accounts.telegram.outcomes import CheckOutcome, CheckResult
 from accounts.telegram.route import ProxyRoute
 from accounts.vault.crypto import VaultKeyError
+from accounts.vault.storage import session_storage, vault_read_many
 from alerts.models import Severity
 from alerts.services import alert_raise
 from audit.services import audit_record
@@ -83,11 +84,12 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute]) -> _Job:
+def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None) -> _Job:
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
-    never its batch's: the other accounts are still checked and every lease is released."""
+    never its batch's: the other accounts are still checked and every lease is released. ``blob``: its sealed
+    session if the batch read it already."""
     try:
-        record = account_vault_entry(account).record
+        record = account_vault_entry(account, blob).record
         job = _Job(account, record, endpoint_for(record), profile_for(record, account.device, account.api_id))
         if account.proxy_id is None:
             return job
@@ -126,7 +128,8 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
     try:
         routes: dict[int, ProxyRoute] = {}
-        jobs = [dial_plan(account, routes) for account in accounts]
+        blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])  # one query in the database
+        jobs = [dial_plan(account, routes, blobs.get(account.vault_name)) for account in accounts]
         breakers = DcBreakers()
         results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.

@@ -272,13 +272,15 @@ class _ProxiesForImport:
         return self.known[key]
 
 
-def account_vault_entry(account: TelegramAccount) -> VaultEntry:
-    """Decrypt an account's session into memory. For checks and exports only; never log the result."""
-    storage = session_storage()
-    if hasattr(storage, "tighten"):
-        storage.tighten(account.vault_name)
-    with storage.open(account.vault_name, "rb") as handle:
-        blob = handle.read()
+def account_vault_entry(account: TelegramAccount, blob: bytes | None = None) -> VaultEntry:
+    """Decrypt an account's session into memory (its sealed ``blob`` if the caller read it already, as a check
+    batch does). For checks and exports only; never log the result."""
+    if blob is None:
+        storage = session_storage()
+        if hasattr(storage, "tighten"):
+            storage.tighten(account.vault_name)
+        with storage.open(account.vault_name, "rb") as handle:
+            blob = handle.read()
     VAULT_OPERATIONS.labels("decrypt").inc()
     try:
         entry = unseal(blob, vault_keys())

@@ -72,6 +72,28 @@ def test_the_database_store_holds_sealed_rows_and_all_works_on_it(
     assert not VaultBlob.objects.exists()
 
 
+def test_a_check_batch_on_the_database_store_reads_its_sessions_in_one_query(
+    files_store, settings, telegram_dc
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services.checks import checks_run, leases_claim
+
+    _use(settings, "database")
+    accounts = _import(telegram_dc, 4)
+    VaultBlob.objects.filter(name=accounts[1].vault_name).delete()  # one session gone from the store
+
+    with CaptureQueriesContext(connection) as queries:
+        done = {d.account_id: d for d in checks_run(leases_claim([a.pk for a in accounts], owner="t"), owner="t")}
+
+    reads = [q["sql"] for q in queries if VaultBlob._meta.db_table in q["sql"]]
+    # The batch's sessions at once, not one query per account; only the missing one is asked for again, alone.
+    assert len(reads) == 2 and " IN " in reads[0] and accounts[1].vault_name in reads[1]
+    assert [done[a.pk].result.outcome for a in accounts] == ["ok", "error", "ok", "ok"]
+    assert done[accounts[1].pk].result.detail == "its session cannot be read (not in the database store)"
+
+
 def test_a_vault_moves_to_the_database_and_back_resuming_where_it_stopped(files_store, settings,
                                                                           telegram_dc) -> None:  # fmt: skip
     accounts = _import(telegram_dc, 5)

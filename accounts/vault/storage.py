@@ -117,5 +117,11 @@ def vault_save_many(storage: Storage, entries: list[tuple[str, bytes]], written:
         written.append(name)
 
 
+def vault_read_many(storage: Storage, names: list[str]) -> dict[str, bytes]:
+    """Sealed entries by name, read at once where the store can (one query in the database store); where it cannot
+    (files: one open each either way) the answer is empty and each entry is read when it is needed."""
+    return storage.read_many(names) if hasattr(storage, "read_many") else {}
+
+
 def session_storage() -> Storage:
     return storages["sessions"]
