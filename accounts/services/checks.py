@@ -184,7 +184,7 @@ def _announce_breakers(breakers: DcBreakers, jobs, results: list[CheckResult]) -
 
 
 APPLIED_FIELDS = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",
-                  "flood_wait_until", "telegram_user_id"]  # fmt: skip
+                  "flood_wait_until", "telegram_user_id", "lease_owner", "lease_expires_at"]  # fmt: skip
 
 
 def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) -> list[CheckDone]:
@@ -212,6 +212,7 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             account.last_outcome, account.consecutive_failures = result.outcome, nxt.failures
             account.flood_wait_until = nxt.flood_wait_until
             account.telegram_user_id = result.user_id or account.telegram_user_id
+            account.lease_owner, account.lease_expires_at = "", None  # released in the same write
             changed.append(account)
             records.append(CheckRecord(account=account, at=now, outcome=result.outcome, detail=result.detail[:200],
                                        latency_ms=result.latency_ms))  # fmt: skip
@@ -228,8 +229,9 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
 
 
 def status_rows_write(accounts: list[TelegramAccount]) -> None:
-    """The checks' fields of many accounts in one statement: on PostgreSQL an UPDATE ... FROM unnest(arrays) (one
-    plan, no CASE per row and field, which is what bulk_update builds); elsewhere bulk_update."""
+    """The checks' fields of many accounts, their leases included, in one statement: on PostgreSQL an UPDATE ... FROM
+    unnest(arrays) (one plan, no CASE per row and field, which is what bulk_update builds); elsewhere bulk_update.
+    The lease is written with the result, so a batch does not update its rows a second time to release them."""
     if not accounts:
         return
     if connection.vendor != "postgresql":
@@ -239,15 +241,18 @@ def status_rows_write(accounts: list[TelegramAccount]) -> None:
     columns = [[a.pk for a in accounts], [a.status for a in accounts], [a.next_check_at for a in accounts],
                [a.last_checked_at for a in accounts], [a.last_outcome for a in accounts],
                [a.consecutive_failures for a in accounts], [a.flood_wait_until for a in accounts],
-               [a.telegram_user_id for a in accounts]]  # fmt: skip
+               [a.telegram_user_id for a in accounts], [a.lease_owner for a in accounts],
+               [a.lease_expires_at for a in accounts]]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
             "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
-            "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id "
+            "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id, lease_owner = v.lease_owner, "
+            "lease_expires_at = v.lease_expires_at "
             "FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[], "
-            "%s::integer[], %s::timestamptz[], %s::bigint[]) "
-            "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id) "
+            "%s::integer[], %s::timestamptz[], %s::bigint[], %s::varchar[], %s::timestamptz[]) "
+            "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id, "
+            "lease_owner, lease_expires_at) "
             "WHERE a.id = v.id",
             columns,
         )

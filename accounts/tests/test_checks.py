@@ -242,12 +242,25 @@ def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vaul
     a.consecutive_failures, a.flood_wait_until, a.telegram_user_id = 3, now + dt.timedelta(minutes=5), 2**40
     b.status, b.next_check_at, b.last_checked_at, b.last_outcome = "ok", now, now, "ok"
     c.status, c.last_outcome = "unauthorized", "revoked"
+    TelegramAccount.objects.filter(pk__in=[a.pk, c.pk]).update(lease_owner="batch:x", lease_expires_at=now)
+    a.lease_owner, a.lease_expires_at = "", None  # a's lease is released with its result; c's is kept
+    c.lease_owner, c.lease_expires_at = "batch:x", now
     with CaptureQueriesContext(connection) as queries:
         status_rows_write([a, b, c])
     if connection.vendor == "postgresql":  # one UPDATE ... FROM unnest (elsewhere Django's bulk_update)
         assert len(queries) == 1 and "unnest" in queries[0]["sql"]
     fields = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",
-              "flood_wait_until", "telegram_user_id"]  # fmt: skip
+              "flood_wait_until", "telegram_user_id", "lease_owner", "lease_expires_at"]  # fmt: skip
     for expected in (a, b, c):
         got = TelegramAccount.objects.get(pk=expected.pk)
         assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
+
+
+def test_on_postgresql_the_accounts_table_leaves_room_for_lease_updates_on_their_page(db) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("fillfactor is a PostgreSQL storage parameter (migration 0016 does nothing elsewhere)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'accounts_telegramaccount'")
+        assert cursor.fetchone()[0] == ["fillfactor=80"]
