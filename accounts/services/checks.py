@@ -126,6 +126,7 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     """
     # Teams come along: the transition hook names each account's team (no query per account in a storm).
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
+    recorded = False
     try:
         routes: dict[int, ProxyRoute] = {}
         blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])  # one query in the database
@@ -140,9 +141,12 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
             CHECK_SECONDS.observe(result.latency_ms / 1000)
         _announce_breakers(breakers, jobs, results)
         proxies_note([(job.account.proxy_id, r) for job, r in zip(jobs, results, strict=True) if job.account.proxy_id])
-        return _record_all([(job.account, result) for job, result in zip(jobs, results, strict=True)], owner)
+        done = _record_all([(job.account, result) for job, result in zip(jobs, results, strict=True)], owner)
+        recorded = True  # every lease still ours was released with its result
+        return done
     finally:
-        leases_release([a.pk for a in accounts], owner=owner)
+        if not recorded:
+            leases_release([a.pk for a in accounts], owner=owner)
 
 
 async def _check_all(jobs: list[_Job], breakers: DcBreakers, progress) -> list[CheckResult]:
