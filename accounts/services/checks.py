@@ -108,6 +108,14 @@ def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: byt
     return _Job(account, result=CheckResult(CheckOutcome.ERROR, reason[:200]))
 
 
+def dial_plans(accounts: list[TelegramAccount]) -> list[_Job]:
+    """A batch's plans: its sealed sessions read at once (one query in the database store), each proxy's route
+    unsealed once."""
+    routes: dict[int, ProxyRoute] = {}
+    blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])
+    return [dial_plan(account, routes, blobs.get(account.vault_name)) for account in accounts]
+
+
 @contextmanager
 def leases_held(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> Iterator[list[int]]:
     """Claim what is free of `ids` for `owner`; whatever happens inside (a refused audit, a crash in a check),
@@ -128,9 +136,7 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy"))
     recorded = False
     try:
-        routes: dict[int, ProxyRoute] = {}
-        blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])  # one query in the database
-        jobs = [dial_plan(account, routes, blobs.get(account.vault_name)) for account in accounts]
+        jobs = dial_plans(accounts)
         breakers = DcBreakers()
         results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.

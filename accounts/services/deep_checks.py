@@ -22,11 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AccountStanding, AccountStatus, TelegramAccount
-from accounts.services.checks import dial_plan, leases_held
+from accounts.services.checks import dial_plan, dial_plans, leases_held
 from accounts.services.guard import account_require
-from accounts.services.sessions import account_vault_entry
 from accounts.telegram.deep import DeepResult, deep_check, other_sessions_reset
-from accounts.telegram.endpoint import endpoint_for, profile_for
 from accounts.telegram.outcomes import CheckOutcome
 from accounts.telegram.spambot import spambot_classify
 from alerts.models import Severity
@@ -78,8 +76,7 @@ def deep_checks_run(ids: list[int], *, owner: str | None = None) -> list[DeepDon
     with leases_held(ids, owner=owner) as claimed:
         accounts = list(TelegramAccount.objects.filter(pk__in=claimed, lease_owner=owner)
                         .select_related("team", "proxy", "standing"))  # fmt: skip
-        routes: dict = {}
-        plans = [dial_plan(account, routes) for account in accounts]
+        plans = dial_plans(accounts)
         now = timezone.now()
         asks = [_spambot_due(account, now) for account in accounts]
         results = asyncio.run(_run_all(plans, asks)) if plans else []
@@ -106,13 +103,13 @@ def other_sessions_terminate(*, actor, account: TelegramAccount) -> str | None:
     with leases_held([account.pk], owner=owner) as claimed:
         if not claimed:
             raise DeepCheckBusyError(f"account {account.pk} is being checked right now; try again shortly")
-        record = account_vault_entry(account).record
         plan = dial_plan(account, {})
-        if plan.result is not None:
-            return plan.result.detail
-        error = asyncio.run(other_sessions_reset(
-            record, endpoint=endpoint_for(record), profile=profile_for(record, account.device, account.api_id),
-            timeout=settings.TELEGRAM_CHECK_TIMEOUT, proxy=plan.proxy))  # fmt: skip
+        if plan.result is not None:  # it cannot even be dialled (vault, proxy disabled): a failed attempt, audited
+            error = plan.result.detail
+        else:
+            error = asyncio.run(other_sessions_reset(plan.record, endpoint=plan.endpoint, profile=plan.profile,
+                                                     timeout=settings.TELEGRAM_CHECK_TIMEOUT,
+                                                     proxy=plan.proxy))  # fmt: skip
         with transaction.atomic():
             audit_record(actor=actor, action="account.sessions_reset", target=account,
                          outcome=Outcome.FAILED if error else Outcome.ALLOWED,

@@ -166,6 +166,24 @@ def test_terminating_other_sessions_keeps_ours_and_is_audited(vault, telegram_dc
     assert events.last().outcome == "failed" and held.others
 
 
+def test_terminating_other_sessions_of_an_account_whose_session_is_gone_is_a_failed_audited_attempt(
+    vault, telegram_dc, blue_team, operator
+) -> None:
+    from accounts.vault.storage import session_storage
+
+    account, held = _account(telegram_dc, blue_team)
+    held.other(333, "Unknown PC", "Brazil")
+    session_storage().delete(account.vault_name)
+
+    assert other_sessions_terminate(actor=operator, account=account) == (
+        "its session cannot be read (No such file or directory)"
+    )
+    event = AuditEvent.objects.filter(action="account.sessions_reset").get()
+    assert (event.actor_name, event.outcome) == (operator.username, "failed")
+    assert held.others  # nothing was asked of Telegram
+    assert not TelegramAccount.objects.exclude(lease_owner="").exists()
+
+
 def test_dispatch_spreads_new_accounts_and_skips_those_being_checked(vault, telegram_dc, blue_team) -> None:
     accounts = [_account(telegram_dc, blue_team)[0] for _ in range(4)]
     TelegramAccount.objects.update(status=AccountStatus.OK)
