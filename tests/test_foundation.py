@@ -118,3 +118,35 @@ def test_the_suite_cannot_reach_beyond_loopback() -> None:
         socket.create_connection(("149.154.167.51", 443), timeout=1)  # a Telegram DC: never dialled
     assert plugin._outside == [*before, "149.154.167.51:443"]
     plugin._outside[:] = before  # this refusal was the point; only unexpected ones fail the run
+
+
+def test_a_served_process_loads_every_view_and_freezes_its_start_up_heap(tmp_path) -> None:
+    """project.wsgi (what gunicorn loads) imports the URLconf's views, then gc.freeze(): full collections no longer
+    rescan the start-up heap on requests (they cost one console request in ~50 an extra 100+ ms at 100,000)."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, clean_env
+
+    code = "import gc, sys, project.wsgi; print(gc.get_freeze_count(), 'accounts.api' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(DATA_DIR=str(tmp_path)),
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    frozen, views_loaded = done.stdout.split()
+    assert int(frozen) > 50_000 and views_loaded == "True"
+
+
+def test_a_worker_freezes_its_start_up_heap_in_each_process_that_runs_tasks(tmp_path) -> None:
+    """project.celery freezes the heap in each prefork child (worker_process_init) and in the worker itself
+    (worker_ready: the solo pool runs tasks there): full collections no longer rescan it during checks."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, clean_env
+
+    code = ("import gc, project.celery; from celery.signals import worker_process_init, worker_ready; "
+            "worker_process_init.send(sender=None); child = gc.get_freeze_count(); gc.unfreeze(); "
+            "worker_ready.send(sender=None); print(child, gc.get_freeze_count())")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(DATA_DIR=str(tmp_path)),
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    child, worker = (int(n) for n in done.stdout.split())
+    assert child > 50_000 and worker > 50_000
