@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import django_on_postgres, p95  # noqa: E402
+from bench.common import django_on_postgres, p95, served_process  # noqa: E402
 
 
 def main() -> None:
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     args = parser.parse_args()
     django_on_postgres("/tmp/tgfleet-bench-access")
+    served_process()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection, transaction

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import django_on_postgres, p95  # noqa: E402
+from bench.common import django_on_postgres, p95, served_process  # noqa: E402
 
 STATUSES = ["ok"] * 90 + ["uncertain"] * 3 + ["offline", "unauthorized", "banned", "flood_wait"] + ["ok"] * 3
 OUTCOMES = ["ok"] * 95 + ["network", "timeout", "flood_wait", "revoked", "server_error"]
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     django_on_postgres("/tmp/tgfleet-bench-console", collectstatic=True)
+    served_process()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.cache import cache

@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import checks_counted, loopback_dc_start, p95, processes_stop  # noqa: E402
+from bench.common import checks_counted, loopback_dc_start, p95, processes_stop, served_process  # noqa: E402
 
 METRICS_TOKEN = "bench-metrics-token-" + "0" * 24
 TEAMS = 10
@@ -250,6 +250,7 @@ def pages(args) -> list[str]:
 
     with connection.cursor() as cursor:  # the passes' updates vacuumed, as autovacuum does between them and now
         cursor.execute("VACUUM ANALYZE")
+    served_process()
 
     from accounts.models import Team
     from tests.two_factor import TwoFactorClient as Client  # signs in through two-factor where needed
