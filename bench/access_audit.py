@@ -62,7 +62,7 @@ def main() -> None:
                          auth_key_sha256=f"{i:064x}", team=team) for i in range(args.accounts)],
         batch_size=2000,
     )  # fmt: skip
-    accounts = list(TelegramAccount.objects.filter(team=team))
+    target = TelegramAccount.objects.filter(team=team).order_by("pk").first()  # not 100,000 instances kept alive
     with connection.cursor() as cursor:  # as autovacuum leaves a table some minutes after a bulk load
         cursor.execute("VACUUM ANALYZE accounts_telegramaccount")
     users = get_user_model().objects
@@ -84,9 +84,9 @@ def main() -> None:
         return samples
 
     scoped, unscoped = listing(operator), listing(admin)
+    limit = 0.3 if args.accounts <= 10_000 else 0.05  # issue 16: <= 50 ms at 100,000
 
     # A sensitive action with and without its audit event.
-    target = accounts[0]
     rounds = 1000
     from accounts.permissions import account_permitted
 
@@ -187,7 +187,7 @@ def main() -> None:
         f"ratio {p95(filtered) / p95(unfiltered):5.2f}  target p95 < 50 ms: {'met' if p95(filtered) < 0.05 else 'MISSED'}"
     )
     print(f"account list {args.accounts} accts  operator p95 {p95(scoped) * ms:6.2f} ms  admin p95 {p95(unscoped) * ms:6.2f} ms  "
-          f"ratio {p95(scoped) / p95(unscoped):5.2f}  target < 300 ms: {'met' if p95(scoped) < 0.3 else 'MISSED'}")  # fmt: skip
+          f"ratio {p95(scoped) / p95(unscoped):5.2f}  target <= {limit * 1000:.0f} ms: {'met' if p95(scoped) <= limit else 'MISSED'}")  # fmt: skip
 
 
 if __name__ == "__main__":
