@@ -184,12 +184,15 @@ print(job.pk)
 
 def test_a_worker_killed_in_the_middle_of_an_import(stack, bot) -> None:
     stack.start_worker()
-    files = 1500
+    # Twelve chunks of 500: seconds of work after the first chunk's progress lands, even on a fast machine (with
+    # 1,500 files the import could finish between that and the kill, and nothing was left to resume).
+    files = 6000
     job_id = stack.shell(QUEUE_IMPORT.format(files=files)).strip().splitlines()[-1]
     wait_until(lambda: stack.scalar("SELECT processed FROM accounts_job WHERE id = %s", job_id) > 20, 60,
                "the import to be under way")  # fmt: skip
 
     os.kill(stack.worker_child(), signal.SIGKILL)
+    assert stack.scalar("SELECT state FROM accounts_job WHERE id = %s", job_id) != "done", "killed too late"
 
     wait_until(lambda: stack.scalar("SELECT state FROM accounts_job WHERE id = %s", job_id) == "done", 180,
                "the import to finish after its worker was lost")  # fmt: skip
