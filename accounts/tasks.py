@@ -93,6 +93,14 @@ def jobs_prune_task() -> int:
     return jobs_prune() + logins_prune()
 
 
+@shared_task(name="accounts.vault_sweep")
+def vault_sweep_task() -> int:
+    """Vault entries no account or unfinished import names, an hour old or more (what a killed process left)."""
+    from accounts.vault.sweep import vault_sweep
+
+    return vault_sweep().removed
+
+
 @shared_task(name="accounts.deep_checks_dispatch")
 def deep_checks_dispatch_task() -> int:
     """Beat: queue the deep checks that are due, in small batches."""

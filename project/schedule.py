@@ -88,6 +88,14 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "forgets finished imports after 30 days; ends sign-ins left past their 10 minutes (their sealed state is "
         "dropped).",
     ),
+    PeriodicJob(
+        name="vault-sweep",
+        task="accounts.vault_sweep",
+        every_seconds=3600,
+        description="Deletes vault entries (sealed sessions, staged uploads, temp files) an hour old or more that "
+        "no account and no unfinished import names: what a process killed between writing an entry and committing "
+        "its row, or between deleting a row and its entry, left behind. Audited as vault.sweep.",
+    ),
 )
 
 SCHEDULE_MARKER = {"installed_by": "tgfleet"}

@@ -56,6 +56,10 @@ class SessionDatabaseStorage(Storage):
     def listdir(self, path: str = "") -> tuple[list[str], list[str]]:
         return [], list(self._model().objects.order_by("name").values_list("name", flat=True))
 
+    def entries(self) -> list[tuple[str, float]]:
+        """Every entry with the time it was last written (seconds since the epoch), in one query."""
+        return [(name, at.timestamp()) for name, at in self._model().objects.values_list("name", "updated_at")]
+
     def size(self, name: str) -> int:
         from django.db.models.functions import Length
 

@@ -77,6 +77,18 @@ class SessionFileStorage(FileSystemStorage):
         finally:
             os.close(fd)
 
+    def entries(self) -> list[tuple[str, float]]:
+        """Every file of the vault with its modification time (seconds since the epoch), temp files included: one
+        directory scan each for the sessions and the staged uploads, a stat per file (no per-name path checks)."""
+        found: list[tuple[str, float]] = []
+        for prefix in ("", "imports/"):
+            try:
+                with os.scandir(Path(self.location) / prefix) as scan:
+                    found += [(prefix + e.name, e.stat().st_mtime) for e in scan if e.is_file(follow_symlinks=False)]
+            except FileNotFoundError:
+                continue
+        return found
+
     def ensure_private_directory(self, directory: Path | None = None) -> None:
         directory = directory or Path(self.location)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
