@@ -29,6 +29,7 @@ from accounts.services.proxies import proxies_note, proxy_route
 from accounts.services.sessions import account_vault_entry
 from accounts.sessions import SessionFormatError, SessionRecord
 from accounts.signals import account_status_changed, account_statuses_changed
+from accounts.telegram.batch_loop import batch_run
 from accounts.telegram.breaker import TRANSPORT, DcBreakers, dc_down_result
 from accounts.telegram.breaker import address as breaker_address
 from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, profile_for
@@ -138,7 +139,7 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
     try:
         jobs = dial_plans(accounts)
         breakers = DcBreakers()
-        results = asyncio.run(_check_all(jobs, breakers, progress)) if jobs else []
+        results = batch_run(_check_all(jobs, breakers, progress)) if jobs else []
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.
         results = [dc_down_result(r) if r.outcome in TRANSPORT and job.proxy is None and breakers.was_open(job.endpoint)
                    else r for job, r in zip(jobs, results, strict=True)]  # fmt: skip

@@ -201,3 +201,20 @@ def test_the_canary_key_never_reaches_logs_or_errors(vault, settings, caplog) ->
     ):
         assert form[:24] not in seen
     assert "CANARY" not in seen
+
+
+def test_a_check_batch_reads_its_files_at_once_tightening_a_loosened_one(vault, caplog) -> None:
+    from accounts.vault.storage import session_storage, vault_read_many
+
+    accounts = [TelegramAccount.objects.get(pk=o.account_id) for o in _import(make.random_key(),
+                                                                              make.random_key()).outcomes]  # fmt: skip
+    os.chmod(vault / accounts[0].vault_name, 0o644)
+    missing = TelegramAccount.new_vault_name()
+
+    with caplog.at_level(logging.WARNING, logger="accounts.vault.storage"):
+        blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts] + [missing])
+
+    assert blobs == {a.vault_name: (vault / a.vault_name).read_bytes() for a in accounts}  # the missing one left out
+    assert all(account_vault_entry(a, blobs[a.vault_name]).record.dc_id == 2 for a in accounts)
+    assert stat.S_IMODE((vault / accounts[0].vault_name).stat().st_mode) == 0o600
+    assert "from mode 644 to 600" in caplog.text
