@@ -21,9 +21,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.checks.history import check_hours_add
+from accounts.checks.history import Checked, check_hours_add, check_records_write
 from accounts.checks.status import Next, account_phase, status_next
-from accounts.models import CheckRecord, StatusTransition, TelegramAccount
+from accounts.models import StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
 from accounts.services.sessions import account_vault_entry
@@ -41,6 +41,7 @@ from accounts.vault.storage import session_storage, vault_read_many
 from alerts.models import Severity
 from alerts.services import alert_raise
 from audit.services import audit_record
+from project.bound_sql import bound_execute
 from project.metrics import CHECK_OUTCOMES, CHECK_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -59,17 +60,37 @@ class CheckDone:
 
 
 def leases_claim(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> list[int]:
+    """Lease what is free of ``ids`` (and, with ``not_checked_since``, not checked since: a batch sent twice checks
+    once) to ``owner``; the ids ``owner`` holds, those it held already included. On PostgreSQL one UPDATE ...
+    RETURNING with the ids bound as one array."""
     now = timezone.now()
+    expires = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+        checked = "AND (last_checked_at IS NULL OR last_checked_at < %s) " if not_checked_since is not None else ""
+        params = [owner, expires, ids, now, *([not_checked_since] if not_checked_since is not None else []), owner]
+        rows = bound_execute(
+            f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s "  # noqa: S608 (our table)
+            f"WHERE id = ANY(%b::bigint[]) AND (((lease_expires_at IS NULL OR lease_expires_at < %s) {checked}) "
+            "OR lease_owner = %s) RETURNING id",
+            params,
+        )
+        return [pk for (pk,) in rows]
     free = TelegramAccount.objects.filter(pk__in=ids).filter(
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
-    if not_checked_since is not None:  # a batch sent twice checks once
+    if not_checked_since is not None:
         free = free.filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=not_checked_since))
-    free.update(lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS))
+    free.update(lease_owner=owner, lease_expires_at=expires)
     return list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).values_list("pk", flat=True))
 
 
 def leases_release(ids: list[int], *, owner: str) -> None:
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+        bound_execute(f"UPDATE {table} SET lease_owner = '', lease_expires_at = NULL "  # noqa: S608 (our table)
+                      "WHERE id = ANY(%b::bigint[]) AND lease_owner = %s", [ids, owner])  # fmt: skip
+        return
     TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).update(lease_owner="", lease_expires_at=None)
 
 
@@ -225,14 +246,13 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             account.telegram_user_id = result.user_id or account.telegram_user_id
             account.lease_owner, account.lease_expires_at = "", None  # released in the same write
             changed.append(account)
-            records.append(CheckRecord(account=account, at=now, outcome=result.outcome, detail=result.detail[:200],
-                                       latency_ms=result.latency_ms))  # fmt: skip
+            records.append(Checked(account.pk, now, result.outcome, result.detail[:200], result.latency_ms))
             if nxt.status != previous:
                 transitions.append(StatusTransition(account=account, at=now, from_status=previous,
                                                     to_status=nxt.status, reason=nxt.reason))  # fmt: skip
             done.append(CheckDone(account.pk, result, nxt.status, previous))
         status_rows_write(changed)
-        CheckRecord.objects.bulk_create(records, batch_size=1000)
+        check_records_write(records)
         check_hours_add(records, {account.pk: account.team_id for account in changed})
         StatusTransition.objects.bulk_create(transitions, batch_size=1000)
         transaction.on_commit(lambda: _announce(transitions))
@@ -254,19 +274,18 @@ def status_rows_write(accounts: list[TelegramAccount]) -> None:
                [a.consecutive_failures for a in accounts], [a.flood_wait_until for a in accounts],
                [a.telegram_user_id for a in accounts], [a.lease_owner for a in accounts],
                [a.lease_expires_at for a in accounts]]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
-            "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
-            "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id, lease_owner = v.lease_owner, "
-            "lease_expires_at = v.lease_expires_at "
-            "FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[], "
-            "%s::integer[], %s::timestamptz[], %s::bigint[], %s::varchar[], %s::timestamptz[]) "
-            "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id, "
-            "lease_owner, lease_expires_at) "
-            "WHERE a.id = v.id",
-            columns,
-        )
+    bound_execute(
+        f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
+        "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
+        "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id, lease_owner = v.lease_owner, "
+        "lease_expires_at = v.lease_expires_at "
+        "FROM unnest(%b::bigint[], %b::varchar[], %b::timestamptz[], %b::timestamptz[], %b::varchar[], "
+        "%b::integer[], %b::timestamptz[], %b::bigint[], %b::varchar[], %b::timestamptz[]) "
+        "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id, "
+        "lease_owner, lease_expires_at) "
+        "WHERE a.id = v.id",
+        columns,
+    )
 
 
 def _announce(transitions: list[StatusTransition]) -> None:

@@ -256,6 +256,55 @@ def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vaul
         assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
 
 
+def test_a_lease_is_claimed_only_where_free_and_not_checked_since_and_kept_by_its_owner(vault) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.services.checks import leases_release
+
+    session_import(actor=SYSTEM, files=[InputFile(f"{i}.txt", make.telethon_string(key=make.random_key()).encode())
+                                        for i in range(5)])  # fmt: skip
+    free, expired, other, mine, checked = TelegramAccount.objects.order_by("pk")
+    now = timezone.now()
+    TelegramAccount.objects.filter(pk=expired.pk).update(lease_owner="gone", lease_expires_at=now - dt.timedelta(1))
+    TelegramAccount.objects.filter(pk=other.pk).update(lease_owner="other", lease_expires_at=now + dt.timedelta(1))
+    TelegramAccount.objects.filter(pk=mine.pk).update(lease_owner="me", lease_expires_at=now + dt.timedelta(1))
+    TelegramAccount.objects.filter(pk=checked.pk).update(last_checked_at=now)
+    ids = [free.pk, expired.pk, other.pk, mine.pk, checked.pk, 10**12]
+
+    claimed = leases_claim(ids, owner="me", not_checked_since=now - dt.timedelta(seconds=1))
+
+    assert sorted(claimed) == [free.pk, expired.pk, mine.pk]
+    owners = dict(TelegramAccount.objects.values_list("pk", "lease_owner"))
+    assert [owners[a.pk] for a in (free, expired, other, mine, checked)] == ["me", "me", "other", "me", ""]
+    assert sorted(leases_claim(ids, owner="me")) == [free.pk, expired.pk, mine.pk, checked.pk]
+    leases_release(ids, owner="me")
+    assert dict(TelegramAccount.objects.exclude(lease_owner="").values_list("pk", "lease_owner")) == {other.pk: "other"}
+
+
+def test_check_records_are_written_column_by_column_in_one_statement(vault) -> None:
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.checks.history import Checked, check_records_write
+
+    session_import(actor=SYSTEM, files=[InputFile(f"{i}.txt", make.telethon_string(key=make.random_key()).encode())
+                                        for i in range(2)])  # fmt: skip
+    a, b = TelegramAccount.objects.order_by("pk")
+    now = timezone.now()
+    rows = [Checked(a.pk, now, "ok", "", 12), Checked(b.pk, now - dt.timedelta(seconds=1), "network", "é" * 200, 0)]
+    with CaptureQueriesContext(connection) as queries:
+        check_records_write(rows)
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1 and "unnest" in queries[0]["sql"]
+    got = CheckRecord.objects.order_by("account_id").values_list("account_id", "at", "outcome", "detail", "latency_ms")
+    assert [Checked(*row) for row in got] == rows
+
+
 def test_on_postgresql_the_accounts_table_leaves_room_for_lease_updates_on_their_page(db) -> None:
     from django.db import connection
 
