@@ -17,7 +17,8 @@ from accounts.telegram.monitor import endpoints_probe
 def checks_dispatch_task() -> int:
     """Beat: fan the accounts that are due out to workers in batches."""
     dispatched_at = timezone.now()
-    return checks_batches_queue(checks_dispatch(now=dispatched_at), dispatched_at)
+    batches = checks_dispatch(now=dispatched_at, queue=lambda these: checks_batches_queue(these, dispatched_at))
+    return sum(len(ids) for ids in batches)
 
 
 def checks_batches_queue(batches: list[list[int]], asked_at) -> int:

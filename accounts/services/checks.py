@@ -342,8 +342,11 @@ def checks_request(*, actor, accounts: list[TelegramAccount]) -> ChecksRequested
     return ChecksRequested([ids[i : i + size] for i in range(0, len(ids), size)], refused)
 
 
-def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
-    """Pick the accounts that are due and split them into batches (the beat job queues them)."""
+def checks_dispatch(*, now: dt.datetime | None = None,
+                    queue: Callable[[list[list[int]]], object] | None = None) -> list[list[int]]:  # fmt: skip
+    """Pick the accounts that are due and split them into batches (the beat job queues them). With ``queue``, each
+    chunk's batches are handed to it as soon as the chunk is marked, so workers start on the first while the rest
+    are marked (a tick of 20,000 due no longer leaves them idle until the last is)."""
     now = now or timezone.now()
     # Two walks of the (next_check_at, id) index, each stopping at the limit: never checked first, then the longest
     # overdue. (One query with `IS NULL OR <= now` could use no index order and would sort every due row.)
@@ -355,7 +358,14 @@ def checks_dispatch(*, now: dt.datetime | None = None) -> list[list[int]]:
         ids += due[: limit - len(ids)]
     # Not due again while queued; if the batch is lost, it comes round after the lease time.
     grace = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
-    for start in range(0, len(ids), 5000):
-        TelegramAccount.objects.filter(pk__in=ids[start : start + 5000]).update(next_check_at=grace)
     size = settings.CHECK_BATCH_SIZE
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+    chunk = size * max(1, 1000 // size)  # whole batches, about a thousand accounts a statement
+    batches: list[list[int]] = []
+    for start in range(0, len(ids), chunk):
+        marked = ids[start : start + chunk]
+        TelegramAccount.objects.filter(pk__in=marked).update(next_check_at=grace)
+        these = [marked[i : i + size] for i in range(0, len(marked), size)]
+        if queue is not None:
+            queue(these)
+        batches += these
+    return batches

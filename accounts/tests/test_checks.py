@@ -97,6 +97,29 @@ def test_the_dispatcher_picks_due_accounts_and_not_again_while_queued(vault, tel
     assert second == []
 
 
+def test_the_dispatcher_hands_each_chunk_to_the_queue_once_it_is_marked(db, settings) -> None:
+    import uuid
+
+    settings.CHECK_BATCH_SIZE, settings.CHECK_DISPATCH_LIMIT = 500, 10_000
+    rows = [TelegramAccount(label=f"a{i}", dc_id=2, source_format="telethon_string", auth_key_sha256=uuid.uuid4().hex,
+                            vault_name=TelegramAccount.new_vault_name()) for i in range(1001)]  # fmt: skip
+    TelegramAccount.objects.bulk_create(rows)
+    handed: list[tuple[list[int], int]] = []
+
+    def queue(batches: list[list[int]]) -> None:
+        ids = [pk for batch in batches for pk in batch]
+        still_due = TelegramAccount.objects.filter(pk__in=ids, next_check_at__isnull=True).count()
+        handed.append(([len(batch) for batch in batches], still_due))
+
+    batches = checks_dispatch(queue=queue)
+
+    assert handed == [([500, 500], 0), ([1], 0)]  # a thousand a statement, queued once marked
+    assert sorted(pk for batch in batches for pk in batch) == sorted(
+        TelegramAccount.objects.values_list("pk", flat=True)
+    )
+    assert checks_dispatch(queue=queue) == [] and len(handed) == 2
+
+
 def test_the_api_checks_now_with_permission_on_a_worker(vault, telegram_dc, operator, viewer, blue_team,
                                                        settings) -> None:  # fmt: skip
     settings.CHECK_NOW_WAIT_SECONDS = 0  # no worker here: answer with the job at once, then work it as one would
