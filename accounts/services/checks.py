@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,8 +165,9 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
         # A transport failure against a DC whose breaker is now open was the DC's doing, not the account's.
         results = [dc_down_result(r) if r.outcome in TRANSPORT and job.proxy is None and breakers.was_open(job.endpoint)
                    else r for job, r in zip(jobs, results, strict=True)]  # fmt: skip
+        for outcome, n in Counter(result.outcome for result in results).items():
+            CHECK_OUTCOMES.labels(outcome).inc(n)
         for result in results:
-            CHECK_OUTCOMES.labels(result.outcome).inc()
             CHECK_SECONDS.observe(result.latency_ms / 1000)
         _announce_breakers(breakers, jobs, results)
         proxies_note([(job.account.proxy_id, r) for job, r in zip(jobs, results, strict=True) if job.account.proxy_id])
@@ -222,18 +224,10 @@ APPLIED_FIELDS = ["status", "next_check_at", "last_checked_at", "last_outcome", 
 def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) -> list[CheckDone]:
     """One transaction for the batch: only rows still leased to us are written (the rest were taken over)."""
     now = timezone.now()
-    done, changed, records, transitions = [], [], [], []
+    done, records, transitions, planned = [], [], [], []
     with transaction.atomic():
-        held = set(
-            TelegramAccount.objects.select_for_update()
-            .filter(pk__in=[a.pk for a, _ in pairs], lease_owner=owner)
-            .values_list("pk", flat=True)
-        )
         for account, result in pairs:
             previous = account.status
-            if account.pk not in held:
-                done.append(CheckDone(account.pk, result, previous, previous))
-                continue
             interval = account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS
             nxt: Next = status_next(
                 status=previous, failures=account.consecutive_failures, result=result, now=now, interval=interval,
@@ -245,36 +239,49 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             account.flood_wait_until = nxt.flood_wait_until
             account.telegram_user_id = result.user_id or account.telegram_user_id
             account.lease_owner, account.lease_expires_at = "", None  # released in the same write
-            changed.append(account)
+            planned.append((account, result, previous, nxt))
+        held = status_rows_write([account for account, *_ in planned], owner=owner)
+        teams = {}
+        for account, result, previous, nxt in planned:
+            if account.pk not in held:  # taken over: its new holder writes it
+                done.append(CheckDone(account.pk, result, previous, previous))
+                continue
+            teams[account.pk] = account.team_id
             records.append(Checked(account.pk, now, result.outcome, result.detail[:200], result.latency_ms))
             if nxt.status != previous:
                 transitions.append(StatusTransition(account=account, at=now, from_status=previous,
                                                     to_status=nxt.status, reason=nxt.reason))  # fmt: skip
             done.append(CheckDone(account.pk, result, nxt.status, previous))
-        status_rows_write(changed)
         check_records_write(records)
-        check_hours_add(records, {account.pk: account.team_id for account in changed})
+        check_hours_add(records, teams)
         StatusTransition.objects.bulk_create(transitions, batch_size=1000)
         transaction.on_commit(lambda: _announce(transitions))
     return done
 
 
-def status_rows_write(accounts: list[TelegramAccount]) -> None:
+def status_rows_write(accounts: list[TelegramAccount], *, owner: str | None = None) -> set[int]:
     """The checks' fields of many accounts, their leases included, in one statement: on PostgreSQL an UPDATE ... FROM
     unnest(arrays) (one plan, no CASE per row and field, which is what bulk_update builds); elsewhere bulk_update.
-    The lease is written with the result, so a batch does not update its rows a second time to release them."""
+    The lease is written with the result, so a batch does not update its rows a second time to release them. With
+    ``owner``, only rows that ``owner`` still leases are written. Returns the ids written."""
     if not accounts:
-        return
+        return set()
     if connection.vendor != "postgresql":
+        if owner is not None:
+            ours = TelegramAccount.objects.select_for_update().filter(
+                pk__in=[a.pk for a in accounts], lease_owner=owner
+            )
+            held = set(ours.values_list("pk", flat=True))
+            accounts = [a for a in accounts if a.pk in held]
         TelegramAccount.objects.bulk_update(accounts, APPLIED_FIELDS, batch_size=500)
-        return
+        return {a.pk for a in accounts}
     table = connection.ops.quote_name(TelegramAccount._meta.db_table)
     columns = [[a.pk for a in accounts], [a.status for a in accounts], [a.next_check_at for a in accounts],
                [a.last_checked_at for a in accounts], [a.last_outcome for a in accounts],
                [a.consecutive_failures for a in accounts], [a.flood_wait_until for a in accounts],
                [a.telegram_user_id for a in accounts], [a.lease_owner for a in accounts],
                [a.lease_expires_at for a in accounts]]  # fmt: skip
-    bound_execute(
+    rows = bound_execute(
         f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
         "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
         "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id, lease_owner = v.lease_owner, "
@@ -283,9 +290,10 @@ def status_rows_write(accounts: list[TelegramAccount]) -> None:
         "%b::integer[], %b::timestamptz[], %b::bigint[], %b::varchar[], %b::timestamptz[]) "
         "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id, "
         "lease_owner, lease_expires_at) "
-        "WHERE a.id = v.id",
-        columns,
+        f"WHERE a.id = v.id {'AND a.lease_owner = %s ' if owner is not None else ''}RETURNING a.id",
+        [*columns, *([owner] if owner is not None else [])],
     )
+    return {pk for (pk,) in rows}
 
 
 def _announce(transitions: list[StatusTransition]) -> None:

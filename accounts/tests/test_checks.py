@@ -278,6 +278,16 @@ def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vaul
         got = TelegramAccount.objects.get(pk=expected.pk)
         assert [getattr(got, f) for f in fields] == [getattr(expected, f) for f in fields]
 
+    # A batch writes only the rows it still leases: c's lease is another's now, so c stays as it was.
+    TelegramAccount.objects.filter(pk=c.pk).update(lease_owner="batch:y")
+    a.lease_owner = b.lease_owner = c.lease_owner = ""
+    a.status = b.status = c.status = "banned"
+    TelegramAccount.objects.filter(pk__in=[a.pk, b.pk]).update(lease_owner="batch:x")
+    assert status_rows_write([a, b, c], owner="batch:x") == {a.pk, b.pk}
+    statuses = dict(TelegramAccount.objects.values_list("pk", "status"))
+    assert [statuses[a.pk], statuses[b.pk], statuses[c.pk]] == ["banned", "banned", "unauthorized"]
+    assert TelegramAccount.objects.get(pk=c.pk).lease_owner == "batch:y"
+
 
 def test_a_lease_is_claimed_only_where_free_and_not_checked_since_and_kept_by_its_owner(vault) -> None:
     import datetime as dt
