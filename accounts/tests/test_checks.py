@@ -289,6 +289,21 @@ def test_status_rows_are_written_field_by_field_with_nulls_in_one_statement(vaul
     assert TelegramAccount.objects.get(pk=c.pk).lease_owner == "batch:y"
 
 
+def test_a_batch_costs_the_same_queries_for_one_account_as_for_many(vault, telegram_dc) -> None:
+    """No query per account (a field the batch leaves out of its SELECT read later would be one)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (1, 4):
+        ids = [_account(telegram_dc)[0].pk for _ in range(n)]
+        with CaptureQueriesContext(connection) as queries:
+            done = checks_run(leases_claim(ids, owner=f"t{n}"), owner=f"t{n}")  # first check: every status changes
+        assert [d.status for d in done] == ["ok"] * n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 def test_a_lease_is_claimed_only_where_free_and_not_checked_since_and_kept_by_its_owner(vault) -> None:
     import datetime as dt
 
