@@ -80,7 +80,7 @@ class SessionFileStorage(FileSystemStorage):
 
     def read_many(self, names: list[str]) -> dict[str, bytes]:
         """Many files for a check batch: each opened once, its mode checked on the open file (a loosened one is
-        tightened, with a warning, as `tighten` does) and read whole; a file that cannot be opened is left out, so
+        tightened, with a warning, by the same `_tighten`) and read whole; a file that cannot be opened is left out, so
         the caller's own read of it reports why."""
         found: dict[str, bytes] = {}
         for name in names:
@@ -90,10 +90,7 @@ class SessionFileStorage(FileSystemStorage):
             except (OSError, SuspiciousFileOperation):
                 continue
             try:
-                mode = stat.S_IMODE(os.fstat(fd).st_mode)
-                if mode & ~0o600:
-                    os.fchmod(fd, 0o600)
-                    logger.warning("Tightened %s from mode %o to %o", path, mode, 0o600)
+                _tighten(Path(path), 0o600, fd=fd)
                 with os.fdopen(fd, "rb", closefd=False) as handle:
                     found[name] = handle.read()
             except OSError:
@@ -136,10 +133,12 @@ def _file_system_sync(directory: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def _tighten(path: Path, wanted: int) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
+def _tighten(path: Path, wanted: int, *, fd: int | None = None) -> None:
+    """Take away any mode bit beyond ``wanted``, with a warning; on ``fd`` (the file already open) if given."""
+    target = path if fd is None else fd
+    mode = stat.S_IMODE(os.stat(target).st_mode)
     if mode & ~wanted:
-        os.chmod(path, wanted)
+        os.chmod(target, wanted)
         logger.warning("Tightened %s from mode %o to %o", path, mode, wanted)
 
 
