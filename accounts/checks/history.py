@@ -56,8 +56,11 @@ def check_hours_add(records: list[Checked], teams: dict[int, int | None]) -> Non
     maps each record's account id to its team id. Rows go in one order, so concurrent batches cannot deadlock."""
     counts: Counter = Counter()
     latency: Counter = Counter()
+    hours: dict[dt.datetime, dt.datetime] = {}  # a batch's records share one time
     for record in records:
-        key = (hour_of(record.at), teams.get(record.account_id) or 0, record.outcome)
+        if record.at not in hours:
+            hours[record.at] = hour_of(record.at)
+        key = (hours[record.at], teams.get(record.account_id) or 0, record.outcome)
         counts[key] += 1
         latency[key] += record.latency_ms
     if not counts:

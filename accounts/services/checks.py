@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.checks.history import Checked, check_hours_add, check_records_write
@@ -37,7 +37,7 @@ from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, pr
 from accounts.telegram.gateway import session_check
 from accounts.telegram.outcomes import CheckOutcome, CheckResult
 from accounts.telegram.route import ProxyRoute
-from accounts.vault.crypto import VaultKeyError
+from accounts.vault.crypto import VaultKeyError, VaultKeys, vault_keys
 from accounts.vault.storage import session_storage, vault_read_many
 from alerts.models import Severity
 from alerts.services import alert_raise
@@ -107,12 +107,13 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None) -> _Job:
+def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None,
+              keys: VaultKeys | None = None) -> _Job:  # fmt: skip
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
     never its batch's: the other accounts are still checked and every lease is released. ``blob``: its sealed
-    session if the batch read it already."""
+    session if the batch read it already; ``keys``: the batch's vault keys."""
     try:
-        record = account_vault_entry(account, blob).record
+        record = account_vault_entry(account, blob, keys).record
         job = _Job(account, record, endpoint_for(record), profile_for(record, account.device, account.api_id))
         if account.proxy_id is None:
             return job
@@ -132,11 +133,15 @@ def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: byt
 
 
 def dial_plans(accounts: list[TelegramAccount]) -> list[_Job]:
-    """A batch's plans: its sealed sessions read at once (one query in the database store), each proxy's route
-    unsealed once."""
+    """A batch's plans: its sealed sessions read at once (one query in the database store), the vault's keys looked
+    up once, each proxy's route unsealed once."""
     routes: dict[int, ProxyRoute] = {}
     blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])
-    return [dial_plan(account, routes, blobs.get(account.vault_name)) for account in accounts]
+    try:
+        keys = vault_keys()
+    except Exception:  # each account's own unseal reports it as that account's error
+        keys = None
+    return [dial_plan(account, routes, blobs.get(account.vault_name), keys) for account in accounts]
 
 
 @contextmanager
@@ -155,8 +160,9 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
 
     ``progress`` hears each check as it ends (from the event loop's thread).
     """
-    # Teams come along: the transition hook names each account's team (no query per account in a storm).
-    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("team", "proxy")
+    # A proxy comes along (an account behind one is dialled through it); teams are loaded only for a batch's
+    # transitions (_announce), which the alert hook names them in.
+    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("proxy")
                     .defer(*UNREAD_FIELDS))  # fmt: skip
     recorded = False
     try:
@@ -230,14 +236,15 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
     """One transaction for the batch: only rows still leased to us are written (the rest were taken over)."""
     now = timezone.now()
     done, records, transitions, planned = [], [], [], []
+    default_interval, jitter = settings.CHECK_INTERVAL_SECONDS, settings.CHECK_JITTER_SECONDS
+    offline_after = settings.CHECK_OFFLINE_AFTER
     with transaction.atomic():
         for account, result in pairs:
             previous = account.status
-            interval = account.check_interval_seconds or settings.CHECK_INTERVAL_SECONDS
+            interval = account.check_interval_seconds or default_interval
             nxt: Next = status_next(
                 status=previous, failures=account.consecutive_failures, result=result, now=now, interval=interval,
-                jitter=settings.CHECK_JITTER_SECONDS, offline_after=settings.CHECK_OFFLINE_AFTER,
-                phase=account_phase(account.pk, interval),
+                jitter=jitter, offline_after=offline_after, phase=account_phase(account.pk, interval),
             )  # fmt: skip
             account.status, account.next_check_at, account.last_checked_at = nxt.status, nxt.next_check_at, now
             account.last_outcome, account.consecutive_failures = result.outcome, nxt.failures
@@ -304,6 +311,8 @@ def status_rows_write(accounts: list[TelegramAccount], *, owner: str | None = No
 def _announce(transitions: list[StatusTransition]) -> None:
     if not transitions:
         return
+    # The hooks name each account's team: one query for the batch's, not one per account in a storm.
+    prefetch_related_objects([t.account for t in transitions], "team")
     changes = [(t.account, t.from_status, t.to_status, t.reason) for t in transitions]
     account_statuses_changed.send(sender=TelegramAccount, changes=changes)
     for t in transitions:

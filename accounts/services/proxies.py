@@ -246,6 +246,8 @@ def _countries_note(countries: dict[int, str]) -> None:
     from alerts.models import Severity
     from alerts.services import alert_notice
 
+    if not countries:
+        return
     for proxy in Proxy.objects.filter(pk__in=countries).annotate(carried=Count("accounts")):
         new = countries[proxy.pk]
         if proxy.exit_country == new:
@@ -268,6 +270,8 @@ def proxies_note(results: list[tuple[int, CheckResult]]) -> None:
     accounts it strands); one that carried a check is up (its alert resolved)."""
     from alerts.services import alert_resolve
 
+    if not results:  # a batch with no account behind a proxy
+        return
     failed: Counter = Counter()
     carried: set[int] = set()
     countries: dict[int, str] = {}

@@ -218,3 +218,18 @@ def test_a_check_batch_reads_its_files_at_once_tightening_a_loosened_one(vault, 
     assert all(account_vault_entry(a, blobs[a.vault_name]).record.dc_id == 2 for a in accounts)
     assert stat.S_IMODE((vault / accounts[0].vault_name).stat().st_mode) == 0o600
     assert "from mode 644 to 600" in caplog.text
+
+
+def test_a_check_batch_read_leaves_out_names_that_are_not_the_vaults_own_files(vault, tmp_path) -> None:
+    from accounts.vault.storage import session_storage, vault_read_many
+
+    [account] = [TelegramAccount.objects.get(pk=o.account_id) for o in _import(make.random_key()).outcomes]
+    (vault.parent / "outside.tgs").write_bytes(b"not the vault's")
+    (vault / ".tmp-cut").write_bytes(b"a cut write")
+    (vault / "imports").mkdir(exist_ok=True)
+    (vault / "imports" / "staged.tgi").write_bytes(b"a staged upload")
+    names = [account.vault_name, "../outside.tgs", ".tmp-cut", "imports/staged.tgi", "a\0b", "", "imports"]
+
+    blobs = vault_read_many(session_storage(), names)
+
+    assert blobs == {account.vault_name: (vault / account.vault_name).read_bytes()}

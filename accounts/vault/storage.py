@@ -13,7 +13,6 @@ import stat
 import tempfile
 from pathlib import Path
 
-from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
@@ -79,24 +78,32 @@ class SessionFileStorage(FileSystemStorage):
             os.close(fd)
 
     def read_many(self, names: list[str]) -> dict[str, bytes]:
-        """Many files for a check batch: each opened once, its mode checked on the open file (a loosened one is
-        tightened, with a warning, by the same `_tighten`) and read whole; a file that cannot be opened is left out, so
-        the caller's own read of it reports why."""
+        """Many files for a check batch: each opened once, relative to the vault directory opened once (no path
+        resolution per name), its mode checked on the open file (a loosened one is tightened, with a warning, by the
+        same `_tighten`) and read whole. A name that is not a plain file name of the vault, or a file that cannot be
+        opened, is left out, so the caller's own read of it (through `path`'s checks) reports why."""
         found: dict[str, bytes] = {}
-        for name in names:
-            try:
-                path = self.path(name)
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except (OSError, SuspiciousFileOperation):
-                continue
-            try:
-                _tighten(Path(path), 0o600, fd=fd)
-                with os.fdopen(fd, "rb", closefd=False) as handle:
-                    found[name] = handle.read()
-            except OSError:
-                continue
-            finally:
-                os.close(fd)
+        try:
+            directory = os.open(self.location, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return found
+        try:
+            for name in names:
+                if "/" in name or name.startswith(".") or "\0" in name:
+                    continue
+                try:
+                    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=directory)
+                except OSError:
+                    continue
+                try:
+                    size = _tighten(os.path.join(self.location, name), 0o600, fd=fd).st_size
+                    found[name] = _read_whole(fd, size)
+                except OSError:
+                    continue
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(directory)
         return found
 
     def entries(self) -> list[tuple[str, float]]:
@@ -133,13 +140,26 @@ def _file_system_sync(directory: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def _tighten(path: Path, wanted: int, *, fd: int | None = None) -> None:
-    """Take away any mode bit beyond ``wanted``, with a warning; on ``fd`` (the file already open) if given."""
+def _tighten(path: Path | str, wanted: int, *, fd: int | None = None) -> os.stat_result:
+    """Take away any mode bit beyond ``wanted``, with a warning; on ``fd`` (the file already open) if given. Returns
+    the file's status as found."""
     target = path if fd is None else fd
-    mode = stat.S_IMODE(os.stat(target).st_mode)
+    status = os.stat(target)
+    mode = stat.S_IMODE(status.st_mode)
     if mode & ~wanted:
         os.chmod(target, wanted)
         logger.warning("Tightened %s from mode %o to %o", path, mode, wanted)
+    return status
+
+
+def _read_whole(fd: int, size: int) -> bytes:
+    """An open vault file's bytes: ``size`` from its status. A vault file is replaced by a rename, never written in
+    place, so one read of more than its size returns it whole; should it have grown, the rest is read to the end."""
+    chunks = [os.read(fd, size + 1)]
+    if len(chunks[0]) > size:
+        while chunks[-1]:
+            chunks.append(os.read(fd, 65536))
+    return b"".join(chunks)
 
 
 def vault_save_many(storage: Storage, entries: list[tuple[str, bytes]], written: list[str]) -> None:
