@@ -16,8 +16,11 @@ from django.db import connection
 
 def bound_execute(sql: str, params: list | tuple) -> list[tuple]:
     """Run one statement with server-side binding (PostgreSQL only); the rows it returns, if any. Not prepared, so
-    a transaction-pooling proxy in front of the database stays safe."""
+    a transaction-pooling proxy in front of the database stays safe. Opened as Django opens its own cursors: a kept
+    connection the server dropped is replaced first (CONN_HEALTH_CHECKS), and only from the thread that owns it."""
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     started = time.monotonic()
     try:
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

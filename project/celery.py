@@ -2,7 +2,7 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
@@ -20,3 +20,16 @@ def heap_freeze(**_kwargs) -> None:
     process: take it out of the collector's sight. A check allocates many short-lived objects, so full collections
     come often, and each rescanned all of it: a quarter of a worker's CPU per check before this."""
     gc.freeze()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def database_connections_tidy(task=None, **_kwargs) -> None:
+    """Between tasks as Django does between requests: a connection past DATABASE_CONN_MAX_AGE, left in a bad state or
+    with errors it cannot recover from is closed, and the rest kept (settings.CELERY_DB_REUSE_MAX turns Celery's own
+    close-every-task off). Not for a task run eagerly, in its caller's transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -90,3 +90,40 @@ def test_check_now_through_the_api_answers_with_the_worker_s_result(worker_env, 
     assert (body["outcome"], body["status"], body["previous_status"]) == ("revoked", "unauthorized", "unchecked")
     assert waited < 10 and Job.objects.get(pk=body["job"]).state == "done"
     assert telegram_dc.stats(key).requests["GetUsersRequest"] == 1
+
+
+def _worker_backends() -> set[int]:
+    """The database connections other than this test's own (the worker's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")  # fmt: skip
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks_and_replaces_one_the_server_dropped(
+    worker_env, telegram_dc, tmp_path
+) -> None:
+    """Celery on its own closes every connection around every task (a new PostgreSQL backend per check batch); ours
+    are kept as Django keeps them between requests, and one the server ended is replaced before the next task uses
+    it, so that task still succeeds."""
+    from django.db import connection
+
+    _accounts(telegram_dc, 3)
+    ids = list(TelegramAccount.objects.order_by("pk").values_list("pk", flat=True))
+    seen, results = [], []
+    with celery_worker(worker_env, tmp_path / "worker.log"):
+        for i, pk in enumerate(ids):
+            if i == 2:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [list(seen[-1])])
+                time.sleep(0.5)  # the server ends it
+            results.append(checks_batch_task.delay([pk], timezone.now().isoformat()).get(timeout=60))
+            time.sleep(1)  # the worker's after-task hooks have run
+            seen.append(_worker_backends())
+
+    assert results == [{"claimed": 1, "checked": 1}] * 3
+    assert len(seen[0]) == 1 and seen[1] == seen[0]  # kept across tasks
+    assert len(seen[2]) == 1 and seen[2] != seen[1]  # the dropped one replaced, and its task went through
+    assert TelegramAccount.objects.filter(status="ok").count() == 3
