@@ -133,9 +133,13 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
     test_server = models.BooleanField("Test DC", default=False)
     status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.UNCHECKED)
     notes = models.TextField(blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
-    # Sticky: every check of this account goes through this proxy (never direct) until someone changes it.
-    proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    # Not indexed alone: (team, label, id) below serves every lookup by team (a check writes each index it has).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
+                             db_index=False)  # fmt: skip
+    # Sticky: every check of this account goes through this proxy (never direct) until someone changes it. Indexed
+    # only where set (Meta).
+    proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
+                              db_index=False)  # fmt: skip
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
     api_id = models.PositiveIntegerField("App ID", null=True, blank=True)
     has_api_hash = models.BooleanField("App hash", default=False,
@@ -155,8 +159,8 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    vault_name = models.CharField(max_length=64, unique=True, editable=False)
-    auth_key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    vault_name = models.CharField(max_length=64, editable=False)  # unique (Meta)
+    auth_key_sha256 = models.CharField(max_length=64, editable=False)  # unique (Meta)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -170,7 +174,14 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
                    # Beat's dispatch walks the due accounts in this order.
                    models.Index(fields=["next_check_at", "id"], name="account_next_check_id"),
                    # The dashboard's "needs attention": each status's most recently changed first.
-                   models.Index(fields=["status", "updated_at"], name="account_status_updated")]  # fmt: skip
+                   models.Index(fields=["status", "updated_at"], name="account_status_updated"),
+                   # Accounts behind a proxy; one without costs this index nothing on write.
+                   models.Index(fields=["proxy"], name="account_proxy",
+                                condition=models.Q(proxy__isnull=False))]  # fmt: skip
+        # Constraints rather than unique fields: on PostgreSQL a unique CharField also gets a second, pattern-ops
+        # index for LIKE, which nothing here asks, and every write of the row pays for each index.
+        constraints = [models.UniqueConstraint(fields=["vault_name"], name="account_vault_name_unique"),
+                       models.UniqueConstraint(fields=["auth_key_sha256"], name="account_auth_key_unique")]  # fmt: skip
         permissions = [
             ("check_account", "Can run a connection check on the account"),
             ("export_session", "Can export the account's session"),
@@ -239,7 +250,8 @@ class CheckRecord(models.Model):
     """One check's result: a success is kept CHECK_HISTORY_OK_HOURS, anything else CHECK_HISTORY_DAYS (the hourly
     counts in CheckHour keep what the charts need after that)."""
 
-    account = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE, related_name="checks")
+    # Not indexed alone: (account, at) below serves every lookup by account.
+    account = models.ForeignKey(TelegramAccount, on_delete=models.CASCADE, related_name="checks", db_index=False)
     at = models.DateTimeField(db_index=True)
     outcome = models.CharField(max_length=16)
     detail = models.CharField(max_length=200, blank=True)
