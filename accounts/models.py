@@ -133,9 +133,9 @@ class TelegramAccount(ExportModelOperationsMixin("telegram_account"), models.Mod
     test_server = models.BooleanField("Test DC", default=False)
     status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.UNCHECKED)
     notes = models.TextField(blank=True)
-    # Not indexed alone: (team, label, id) below serves every lookup by team (a check writes each index it has).
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
-                             db_index=False)  # fmt: skip
+    # Indexed alone as well as in (team, label, id): counting a team's accounts (each list page's total) walks the
+    # narrow index a third faster, and the API list's p95 at 100,000 depends on it.
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
     # Sticky: every check of this account goes through this proxy (never direct) until someone changes it. Indexed
     # only where set (Meta).
     proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts",
