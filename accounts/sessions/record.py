@@ -24,6 +24,7 @@ TEST_DCS = {1: "149.154.175.10", 2: "149.154.167.40", 3: "149.154.175.117"}
 DEFAULT_PORT = 443
 MAX_API_ID = 2**31 - 1  # TL's int: InitConnection's api_id
 MAX_USER_ID = 2**53 - 1  # Telegram's ids fit in 53 bits (its clients keep them in doubles)
+MAX_ADDRESS_LENGTH = 64  # an IP address as text, with room for an IPv6 zone; longer input is not one
 
 
 class SessionFormatError(ValueError):
@@ -73,7 +74,8 @@ class SessionRecord:
             raise SessionFormatError(f"DC id {self.dc_id} is not a Telegram data centre (1-{max(PRODUCTION_DCS)})")
         if isinstance(self.port, bool) or not 0 < self.port < 65536:
             raise SessionFormatError(f"port {self.port} is out of range")
-        if not isinstance(self.server_address, str) or not _is_ip_address(self.server_address):
+        address = self.server_address
+        if not isinstance(address, str) or len(address) > MAX_ADDRESS_LENGTH or not _is_ip_address(address):
             raise SessionFormatError("server address is not an IP address")
         if self.user_id is not None:
             whole_number(self.user_id, "user id", maximum=MAX_USER_ID)
@@ -113,7 +115,8 @@ class SessionRecord:
 
 @functools.lru_cache(maxsize=256)
 def _is_ip_address(text: str) -> bool:
-    """Remembered: a fleet's sessions name a handful of DC addresses, and a check batch unseals hundreds of them."""
+    """Remembered: a fleet's sessions name a handful of DC addresses, and a check batch unseals hundreds of them (the
+    caller bounds the text's length, so hostile input cannot fill the cache with large strings)."""
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -120,6 +120,18 @@ def test_values_of_the_wrong_stored_type_are_refused_by_name(tmp_path, dc_id, po
     assert _refused(data) == expected
 
 
+@pytest.mark.parametrize("address", ["dc2.example", "149.154.167.51 ", "1" * 60_000, "::1%" + "e" * 100])
+def test_a_server_address_that_is_not_an_ip_address_is_refused(tmp_path, address) -> None:
+    data = _sqlite(
+        tmp_path / "address.session",
+        TELETHON_TABLE,
+        ("INSERT INTO sessions (dc_id, server_address, port, auth_key) VALUES (2, ?, 443, ?)",
+         (address, make.random_key())),
+    )  # fmt: skip
+
+    assert _refused(data) == "server address is not an IP address"
+
+
 def test_a_pyrogram_api_id_beyond_telegrams_int_is_refused() -> None:
     import base64
 
