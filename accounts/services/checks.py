@@ -37,7 +37,7 @@ from accounts.telegram.endpoint import ClientProfile, Endpoint, endpoint_for, pr
 from accounts.telegram.gateway import session_check
 from accounts.telegram.outcomes import CheckOutcome, CheckResult
 from accounts.telegram.route import ProxyRoute
-from accounts.vault.crypto import VaultKeyError, VaultKeys, vault_keys
+from accounts.vault.crypto import VaultKeyError
 from accounts.vault.storage import session_storage, vault_read_many
 from alerts.models import Severity
 from alerts.services import alert_raise
@@ -107,13 +107,12 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None,
-              keys: VaultKeys | None = None) -> _Job:  # fmt: skip
+def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None) -> _Job:
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
     never its batch's: the other accounts are still checked and every lease is released. ``blob``: its sealed
-    session if the batch read it already; ``keys``: the batch's vault keys."""
+    session if the batch read it already."""
     try:
-        record = account_vault_entry(account, blob, keys).record
+        record = account_vault_entry(account, blob).record
         job = _Job(account, record, endpoint_for(record), profile_for(record, account.device, account.api_id))
         if account.proxy_id is None:
             return job
@@ -133,15 +132,11 @@ def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: byt
 
 
 def dial_plans(accounts: list[TelegramAccount]) -> list[_Job]:
-    """A batch's plans: its sealed sessions read at once (one query in the database store), the vault's keys looked
-    up once, each proxy's route unsealed once."""
+    """A batch's plans: its sealed sessions read at once (one query in the database store), each proxy's route
+    unsealed once."""
     routes: dict[int, ProxyRoute] = {}
     blobs = vault_read_many(session_storage(), [a.vault_name for a in accounts])
-    try:
-        keys = vault_keys()
-    except Exception:  # each account's own unseal reports it as that account's error
-        keys = None
-    return [dial_plan(account, routes, blobs.get(account.vault_name), keys) for account in accounts]
+    return [dial_plan(account, routes, blobs.get(account.vault_name)) for account in accounts]
 
 
 @contextmanager

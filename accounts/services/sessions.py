@@ -30,7 +30,7 @@ from accounts.sessions import (
 )
 from accounts.telegram.identities import identity_for
 from accounts.telegram.proxy_url import ProxySpec
-from accounts.vault.crypto import VaultKeyError, VaultKeys, vault_keys
+from accounts.vault.crypto import VaultKeyError, vault_keys
 from accounts.vault.sealed import VaultEntry, reseal, seal, unseal
 from accounts.vault.storage import session_storage, vault_save_many
 from audit.models import Outcome
@@ -273,10 +273,9 @@ class _ProxiesForImport:
         return self.known[key]
 
 
-def account_vault_entry(account: TelegramAccount, blob: bytes | None = None,
-                        keys: VaultKeys | None = None) -> VaultEntry:  # fmt: skip
+def account_vault_entry(account: TelegramAccount, blob: bytes | None = None) -> VaultEntry:
     """Decrypt an account's session into memory (its sealed ``blob`` if the caller read it already, as a check
-    batch does, and with the batch's ``keys``). For checks and exports only; never log the result."""
+    batch does). For checks and exports only; never log the result."""
     if blob is None:
         storage = session_storage()
         if hasattr(storage, "tighten"):
@@ -285,7 +284,7 @@ def account_vault_entry(account: TelegramAccount, blob: bytes | None = None,
             blob = handle.read()
     DECRYPTS.inc()
     try:
-        entry = unseal(blob, keys or vault_keys())
+        entry = unseal(blob, vault_keys())
     except VaultKeyError as exc:
         raise VaultKeyError(f"account {account.pk}: {exc}") from None
     # From now on this process holds them: whatever logs them by mistake logs "[redacted]".
