@@ -39,6 +39,11 @@ def phase_slot(now: dt.datetime, interval: int, phase: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(slot, dt.UTC)
 
 
+def regular_slot(account_id: int, interval: int, now: dt.datetime) -> dt.datetime:
+    """When a success at ``now`` has this account checked next (what status_next gives with its phase)."""
+    return phase_slot(now, interval, account_phase(account_id, interval))
+
+
 @dataclass(frozen=True)
 class Next:
     status: str

@@ -23,7 +23,7 @@ from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.checks.history import Checked, check_hours_add, check_records_write
-from accounts.checks.status import Next, account_phase, status_next
+from accounts.checks.status import Next, account_phase, regular_slot, status_next
 from accounts.models import StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
@@ -303,6 +303,18 @@ def status_rows_write(accounts: list[TelegramAccount], *, owner: str | None = No
     return {pk for (pk,) in rows}
 
 
+def dispatch_marks_write(ids: list[int], marks: list[dt.datetime]) -> None:
+    """Each dispatched account's next check time, in one statement on PostgreSQL (an UPDATE ... FROM unnest)."""
+    if connection.vendor != "postgresql":
+        rows = [TelegramAccount(pk=pk, next_check_at=mark) for pk, mark in zip(ids, marks, strict=True)]
+        TelegramAccount.objects.bulk_update(rows, ["next_check_at"], batch_size=500)
+        return
+    table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+    bound_execute(f"UPDATE {table} AS a SET next_check_at = v.mark "  # noqa: S608 (our table)
+                  "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, mark) WHERE a.id = v.id",
+                  [ids, marks])  # fmt: skip
+
+
 def _announce(transitions: list[StatusTransition]) -> None:
     if not transitions:
         return
@@ -369,18 +381,23 @@ def checks_dispatch(*, now: dt.datetime | None = None,
     # overdue. (One query with `IS NULL OR <= now` could use no index order and would sort every due row.)
     limit = settings.CHECK_DISPATCH_LIMIT
     free = TelegramAccount.objects.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-    ids = list(free.filter(next_check_at__isnull=True).order_by("pk").values_list("pk", flat=True)[:limit])
-    if len(ids) < limit:
-        due = free.filter(next_check_at__lte=now).order_by("next_check_at", "pk").values_list("pk", flat=True)
-        ids += due[: limit - len(ids)]
-    # Not due again while queued; if the batch is lost, it comes round after the lease time.
+    fields = ("pk", "check_interval_seconds")
+    due = list(free.filter(next_check_at__isnull=True).order_by("pk").values_list(*fields)[:limit])
+    if len(due) < limit:
+        overdue = free.filter(next_check_at__lte=now).order_by("next_check_at", "pk").values_list(*fields)
+        due += overdue[: limit - len(due)]
+    # Not due again while queued: each is marked with the slot a success will give it (so writing a healthy check's
+    # result moves no indexed column, and PostgreSQL updates the row in place), and at least the lease time away.
+    # If the batch is lost, the account comes round at that slot.
     grace = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
+    default_interval = settings.CHECK_INTERVAL_SECONDS
     size = settings.CHECK_BATCH_SIZE
     chunk = size * max(1, 1000 // size)  # whole batches, about a thousand accounts a statement
     batches: list[list[int]] = []
-    for start in range(0, len(ids), chunk):
-        marked = ids[start : start + chunk]
-        TelegramAccount.objects.filter(pk__in=marked).update(next_check_at=grace)
+    for start in range(0, len(due), chunk):
+        marked = [pk for pk, _ in due[start : start + chunk]]
+        dispatch_marks_write(marked, [max(grace, regular_slot(pk, interval or default_interval, now))
+                                      for pk, interval in due[start : start + chunk]])  # fmt: skip
         these = [marked[i : i + size] for i in range(0, len(marked), size)]
         if queue is not None:
             queue(these)

@@ -97,6 +97,48 @@ def test_the_dispatcher_picks_due_accounts_and_not_again_while_queued(vault, tel
     assert second == []
 
 
+def test_a_dispatched_account_is_marked_with_the_slot_its_success_gives_it_and_its_result_moves_no_index(
+    vault, telegram_dc, settings
+) -> None:
+    """The dispatcher marks each account with the time a healthy check will set (its own slot, at least the lease
+    time away), so writing a steady check's result changes no indexed column: on PostgreSQL every row of the batch
+    is updated in place (HOT), no index grows by a check."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.checks.status import regular_slot
+
+    settings.CHECK_INTERVAL_SECONDS = 86_400  # a day: no slot boundary falls between the dispatch and the check
+    default, own = _account(telegram_dc)[0], _account(telegram_dc)[0]
+    TelegramAccount.objects.filter(pk=own.pk).update(check_interval_seconds=43_200)
+    ids = sorted([default.pk, own.pk])
+    checks_run(leases_claim(ids, owner="first"), owner="first")  # unchecked -> ok, the status index moves once
+    TelegramAccount.objects.filter(pk__in=ids).update(next_check_at=timezone.now())  # both due again
+
+    def hot_updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                           "WHERE relname = 'accounts_telegramaccount'")  # fmt: skip
+            return cursor.fetchone()
+
+    now = timezone.now()
+    assert checks_dispatch(now=now) == [ids]
+    marks = dict(TelegramAccount.objects.values_list("pk", "next_check_at"))
+    assert marks == {default.pk: regular_slot(default.pk, 86_400, now), own.pk: regular_slot(own.pk, 43_200, now)}
+    assert all(mark >= now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS) for mark in marks.values())
+    before = hot_updates() if connection.vendor == "postgresql" else None
+
+    done = checks_run(leases_claim(ids, owner="steady"), owner="steady")
+
+    assert [(d.previous_status, d.status) for d in done] == [("ok", "ok"), ("ok", "ok")]
+    assert dict(TelegramAccount.objects.values_list("pk", "next_check_at")) == marks
+    if before is not None:  # the lease claim and the result: four row updates, all in place
+        updates, hot = (after - first for after, first in zip(hot_updates(), before, strict=True))
+        assert (updates, hot) == (4, 4)
+
+
 def test_the_dispatcher_hands_each_chunk_to_the_queue_once_it_is_marked(db, settings) -> None:
     import uuid
 
