@@ -1,18 +1,19 @@
 """Checks benchmark: N accounts through the real pipeline vs a bare Telethon baseline doing the same, same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tgfleet_bench REDIS_URL=redis://127.0.0.1:6379/3 \\
-        .venv/bin/python bench/checks.py [--accounts 10000] [--concurrency 100] [--workers 2] [--rounds 3]
+        .venv/bin/python bench/checks.py [--accounts 10000] [--concurrency 100] [--workers 2] [--rounds 5]
 
 Fair by construction (and printed at the top of the output): both sides talk to the same standalone loopback DC
 (python -m tests.mtproto_dc) over TCP; both send exactly the requests our check sends per account (Telethon's
 MTProtoSender: connect, invokeWithLayer(initConnection(help.getConfig)), users.getUsers(self), disconnect); both
 run in --workers processes with --concurrency checks at a time in all, started (Telethon imported) before any clock
 starts. Ours adds what a real deployment does: the beat job through Redis, leases, each session decrypted from the
-vault, results written to PostgreSQL, the alert hook. Ours runs the first check (every status changes: unchecked
--> ok, transitions, alert hook) once and the steady state (nothing changes) --rounds times; each of our passes is
-paired with a baseline pass next to it (before it, or after it in every other steady round, so a drift of the
-machine's speed through the run falls on both sides alike). Prints every pass, each pair's ratio (ours /
-baseline) and, for the steady state, the median of the rounds' ratios.
+vault, results written to PostgreSQL, the alert hook, metrics written per process (PROMETHEUS_MULTIPROC_DIR, as
+compose runs them). Ours runs the first check (every status changes: unchecked -> ok, transitions, alert hook)
+once and the steady state (nothing changes) --rounds times; each of our passes is paired with a baseline pass next
+to it (before it, or after it in every other steady round, so a drift of the machine's speed through the run falls
+on both sides alike). Prints every pass, each pair's ratio (ours / baseline) and, for the steady state, the median
+of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="steady-state pairs (baseline, ours) to run")
+    parser.add_argument("--rounds", type=int, default=5, help="steady-state pairs (baseline, ours) to run")
     args = parser.parse_args()
     if args.rounds < 1 or args.accounts < 1 or args.workers < 1 or args.concurrency < args.workers:
         sys.exit("--rounds, --accounts and --workers must be at least 1, --concurrency at least --workers")
@@ -57,7 +58,9 @@ def main() -> None:
         TELEGRAM_SERVER_RSA_KEY_FILE=str(pem), TELEGRAM_API_ID="12345", TELEGRAM_CHECK_TIMEOUT="30",
         CHECK_CONCURRENCY=str(max(1, args.concurrency // args.workers)), CHECK_BATCH_SIZE="250",
         CHECK_DISPATCH_LIMIT=str(args.accounts), LOG_LEVEL="WARNING",
+        PROMETHEUS_MULTIPROC_DIR=str(work / "prometheus"),  # as deployed (compose): each worker writes its metrics
     )  # fmt: skip
+    (work / "prometheus").mkdir()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
     import django
 
@@ -135,7 +138,8 @@ def main() -> None:
           f"all, {os.cpu_count()} cores, {args.rounds} steady rounds")  # fmt: skip
     print("fair: the same DC process, the same requests per account (connect, initConnection+getConfig, "
           "users.getUsers, disconnect), the same process count and concurrency on both sides, both sides' processes "
-          "started before the clock and freezing their start-up heap (gc.freeze); each pass of ours paired with a "
+          "started before the clock and freezing their start-up heap (gc.freeze); ours with its metrics in "
+          "PROMETHEUS_MULTIPROC_DIR as deployed; each pass of ours paired with a "
           "baseline pass next to it, in alternating order")  # fmt: skip
     base, ours = first_pair
     print(
