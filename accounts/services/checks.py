@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.checks.history import Checked, check_hours_add, check_records_write
 from accounts.checks.status import Next, account_phase, regular_slot, status_next
+from accounts.checks.targets import CheckTarget, check_targets
 from accounts.models import StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
@@ -99,7 +100,7 @@ def leases_release(ids: list[int], *, owner: str) -> None:
 class _Job:
     """One account of a batch: what to dial, or (when the check cannot even start) its result already."""
 
-    account: TelegramAccount
+    account: TelegramAccount | CheckTarget
     record: SessionRecord | None = None
     endpoint: Endpoint | None = None
     profile: ClientProfile | None = None
@@ -107,7 +108,7 @@ class _Job:
     proxy: ProxyRoute | None = None
 
 
-def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: bytes | None = None) -> _Job:
+def dial_plan(account: TelegramAccount | CheckTarget, routes: dict[int, ProxyRoute], blob: bytes | None = None) -> _Job:
     """Any failure before dialling (vault, session, configuration, a bug) is this account's `error` outcome,
     never its batch's: the other accounts are still checked and every lease is released. ``blob``: its sealed
     session if the batch read it already."""
@@ -131,7 +132,7 @@ def dial_plan(account: TelegramAccount, routes: dict[int, ProxyRoute], blob: byt
     return _Job(account, result=CheckResult(CheckOutcome.ERROR, reason[:200]))
 
 
-def dial_plans(accounts: list[TelegramAccount]) -> list[_Job]:
+def dial_plans(accounts: list[TelegramAccount] | list[CheckTarget]) -> list[_Job]:
     """A batch's plans: its sealed sessions read at once (one query in the database store), each proxy's route
     unsealed once."""
     routes: dict[int, ProxyRoute] = {}
@@ -155,10 +156,9 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
 
     ``progress`` hears each check as it ends (from the event loop's thread).
     """
-    # A proxy comes along (an account behind one is dialled through it); teams are loaded only for a batch's
-    # transitions (_announce), which the alert hook names them in.
-    accounts = list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).select_related("proxy")
-                    .defer(*UNREAD_FIELDS))  # fmt: skip
+    # Not model instances: the columns a check reads, its proxy along (an account behind one is dialled through
+    # it); whole accounts are loaded only for a batch's transitions (_announce), which the alert hooks name.
+    accounts = check_targets(ids, owner=owner)
     recorded = False
     try:
         jobs = dial_plans(accounts)
@@ -219,15 +219,11 @@ def _announce_breakers(breakers: DcBreakers, jobs, results: list[CheckResult]) -
         )  # fmt: skip
 
 
-# A check writes these but never reads them (its timestamps cost a worker more to parse than the rest of the row):
-# left out of the batch's SELECT; anything that reads one later loads it then.
-UNREAD_FIELDS = ["notes", "phone", "username", "created_at", "updated_at", "next_check_at", "last_checked_at",
-                 "last_outcome", "flood_wait_until", "lease_expires_at"]  # fmt: skip
 APPLIED_FIELDS = ["status", "next_check_at", "last_checked_at", "last_outcome", "consecutive_failures",
                   "flood_wait_until", "telegram_user_id", "lease_owner", "lease_expires_at"]  # fmt: skip
 
 
-def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) -> list[CheckDone]:
+def _record_all(pairs: list[tuple[CheckTarget, CheckResult]], owner: str) -> list[CheckDone]:
     """One transaction for the batch: only rows still leased to us are written (the rest were taken over)."""
     now = timezone.now()
     done, records, transitions, planned = [], [], [], []
@@ -256,7 +252,7 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
             teams[account.pk] = account.team_id
             records.append(Checked(account.pk, now, result.outcome, result.detail[:200], result.latency_ms))
             if nxt.status != previous:
-                transitions.append(StatusTransition(account=account, at=now, from_status=previous,
+                transitions.append(StatusTransition(account_id=account.pk, at=now, from_status=previous,
                                                     to_status=nxt.status, reason=nxt.reason))  # fmt: skip
             done.append(CheckDone(account.pk, result, nxt.status, previous))
         check_records_write(records)
@@ -266,7 +262,7 @@ def _record_all(pairs: list[tuple[TelegramAccount, CheckResult]], owner: str) ->
     return done
 
 
-def status_rows_write(accounts: list[TelegramAccount], *, owner: str | None = None) -> set[int]:
+def status_rows_write(accounts: list[TelegramAccount | CheckTarget], *, owner: str | None = None) -> set[int]:
     """The checks' fields of many accounts, their leases included, in one statement: on PostgreSQL an UPDATE ... FROM
     unnest(arrays) (one plan, no CASE per row and field, which is what bulk_update builds); elsewhere bulk_update.
     The lease is written with the result, so a batch does not update its rows a second time to release them. With
@@ -280,7 +276,8 @@ def status_rows_write(accounts: list[TelegramAccount], *, owner: str | None = No
             )
             held = set(ours.values_list("pk", flat=True))
             accounts = [a for a in accounts if a.pk in held]
-        TelegramAccount.objects.bulk_update(accounts, APPLIED_FIELDS, batch_size=500)
+        rows = [TelegramAccount(pk=a.pk, **{name: getattr(a, name) for name in APPLIED_FIELDS}) for a in accounts]
+        TelegramAccount.objects.bulk_update(rows, APPLIED_FIELDS, batch_size=500)
         return {a.pk for a in accounts}
     table = connection.ops.quote_name(TelegramAccount._meta.db_table)
     columns = [[a.pk for a in accounts], [a.status for a in accounts], [a.next_check_at for a in accounts],
@@ -318,8 +315,11 @@ def dispatch_marks_write(ids: list[int], marks: list[dt.datetime]) -> None:
 def _announce(transitions: list[StatusTransition]) -> None:
     if not transitions:
         return
-    # The hooks name each account's team: one query for the batch's, not one per account in a storm.
-    prefetch_related_objects([t.account for t in transitions], "team")
+    # The hooks get whole accounts, each with its team: one query for the batch's, not one per account in a storm.
+    accounts = TelegramAccount.objects.select_related("team").in_bulk([t.account_id for t in transitions])
+    transitions = [t for t in transitions if t.account_id in accounts]  # one deleted since is nobody's news
+    for t in transitions:
+        t.account = accounts[t.account_id]
     changes = [(t.account, t.from_status, t.to_status, t.reason) for t in transitions]
     account_statuses_changed.send(sender=TelegramAccount, changes=changes)
     for t in transitions:
