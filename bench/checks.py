@@ -86,47 +86,38 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     ready = context.Barrier(args.workers + 1)
     pool = context.Pool(args.workers, initializer=bare_ready, initargs=(ready,))
-    ready.wait(120)  # the baseline's processes are up with Telethon imported, as our workers are, before any clock
+    workers: list[subprocess.Popen] = []
+    n = args.accounts
 
     def baseline_pass() -> float:
         started = time.perf_counter()
         ok = sum(pool.starmap(bare_checks, [(chunk, port, per_process) for chunk in slices]))
-        assert ok == args.accounts, f"baseline: {ok} of {args.accounts} checks ok"
-        return args.accounts / (time.perf_counter() - started)
+        assert ok == n, f"baseline: {ok} of {n} checks ok"
+        return n / (time.perf_counter() - started)
 
-    workers = [
-        subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "project",
-                "worker",
-                "-l",
-                "WARNING",
-                "--concurrency",
-                "1",
-                "-n",
-                f"bench{i}@%h",
-            ],
-            cwd=ROOT,
-            env=dict(os.environ),
-            start_new_session=True,
-        )
-        for i in range(args.workers)
-    ]
-    n = args.accounts
+    def ours_rate() -> float:
+        return n / ours_pass(checks_dispatch_task, TelegramAccount, n)[0]
+
     try:
+        ready.wait(120)  # the baseline's processes are up with Telethon imported, as our workers are, before any clock
+        workers += [
+            subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "project", "worker", "-l", "WARNING",
+                              "--concurrency", "1", "-n", f"bench{i}@%h"],
+                             cwd=ROOT, env=dict(os.environ), start_new_session=True)
+            for i in range(args.workers)
+        ]  # fmt: skip
         time.sleep(6)  # workers up before the clock starts
-        first_pair = (baseline_pass(), n / ours_pass(checks_dispatch_task, TelegramAccount, n)[0])
+        first_pair = (baseline_pass(), ours_rate())  # left to right: the baseline, then ours
         steady_pairs = []
         for round_ in range(args.rounds):
             TelegramAccount.objects.update(next_check_at=timezone.now())  # all due again; no status will change
-            if round_ % 2 == 0:
+            if round_ % 2 == 0:  # baseline first, then ours first: a drift of the machine falls on both alike
                 base = baseline_pass()
-                steady_pairs.append((base, n / ours_pass(checks_dispatch_task, TelegramAccount, n)[0]))
+                ours = ours_rate()
             else:
-                ours = n / ours_pass(checks_dispatch_task, TelegramAccount, n)[0]
-                steady_pairs.append((baseline_pass(), ours))
+                ours = ours_rate()
+                base = baseline_pass()
+            steady_pairs.append((base, ours))
     finally:
         pool.terminate()
         processes_stop(workers)

@@ -395,9 +395,10 @@ def checks_dispatch(*, now: dt.datetime | None = None,
     chunk = size * max(1, 1000 // size)  # whole batches, about a thousand accounts a statement
     batches: list[list[int]] = []
     for start in range(0, len(due), chunk):
-        marked = [pk for pk, _ in due[start : start + chunk]]
+        part = due[start : start + chunk]
+        marked = [pk for pk, _ in part]
         dispatch_marks_write(marked, [max(grace, regular_slot(pk, interval or default_interval, now))
-                                      for pk, interval in due[start : start + chunk]])  # fmt: skip
+                                      for pk, interval in part])  # fmt: skip
         these = [marked[i : i + size] for i in range(0, len(marked), size)]
         if queue is not None:
             queue(these)
