@@ -108,6 +108,7 @@ def init_request(profile: ClientProfile) -> functions.InitConnectionRequest:
 
 
 async def sender_close(sender: MTProtoSender) -> None:
+    connection = sender._connection  # Telethon forgets it on disconnect
     try:
         async with asyncio.timeout(2):
             await sender.disconnect()
@@ -117,6 +118,19 @@ async def sender_close(sender: MTProtoSender) -> None:
             ended.exception()
     except (Exception, asyncio.CancelledError) as exc:  # closing is best effort
         logging.getLogger(__name__).debug("closing the check's connection failed: %s", type(exc).__name__)
+    else:
+        cycles_break(sender, connection)
+
+
+def cycles_break(sender: MTProtoSender, connection) -> None:
+    """Once disconnected, untie the two reference cycles Telethon leaves: the sender's jump table holds the sender's
+    own bound methods, and a connection and its packet codec hold each other. Both cycles kept a check's whole
+    object graph (sender, state, queues, tasks, connection, streams: about 75 objects) for the cyclic collector,
+    which a worker then ran for a tenth of its CPU per check; untied, it is freed as the check returns. Only after
+    a clean disconnect: then nothing of Telethon's runs on this sender any more."""
+    sender._handlers.clear()
+    if connection is not None:
+        connection._codec = None
 
 
 def _ms(started: float) -> int:

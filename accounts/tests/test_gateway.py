@@ -1,11 +1,13 @@
 """Real Telethon, through the gateway, against the loopback DC: every outcome, each within its deadline."""
 
 import asyncio
+import gc
 import os
 import socket
 import time
 
 import pytest
+from telethon.network import Connection, MTProtoSender
 
 from accounts.sessions import SessionFormat, SessionRecord
 from accounts.telegram.endpoint import ClientProfile, Endpoint
@@ -42,6 +44,29 @@ def test_a_live_session_is_ok(dc) -> None:
     assert (result.outcome, result.user_id) == (CheckOutcome.OK, 424242)
     assert dc.stats(key).requests["InitConnectionRequest"] == 1
     assert dc.stats(key).requests["GetUsersRequest"] == 1
+
+
+@pytest.mark.parametrize("behaviour", [None, Behaviour.error(401, "AUTH_KEY_UNREGISTERED")])
+def test_a_check_leaves_nothing_for_the_cyclic_collector(dc, behaviour) -> None:
+    """A check's Telethon objects (sender, connection and all they hold) are freed as it returns: a worker's
+    cyclic collector does not have to find them, 250 checks a batch."""
+    key = os.urandom(256)
+    dc.add_key(key, *([behaviour] if behaviour else []))
+
+    def telethon_objects() -> dict[int, str]:  # by type, not isinstance: that would evaluate lazy objects
+        return {id(o): type(o).__name__ for o in gc.get_objects() if issubclass(type(o), MTProtoSender | Connection)}
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = telethon_objects()
+        result = _check(dc, key)
+        left = [name for oid, name in telethon_objects().items() if oid not in before]
+    finally:
+        gc.enable()
+
+    assert result.outcome == (CheckOutcome.REVOKED if behaviour else CheckOutcome.OK)
+    assert left == []
 
 
 @pytest.mark.parametrize(
