@@ -8,9 +8,13 @@ alert hooks, which need whole accounts, load them only for the batch's status ch
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
+from django.db import connection
+
 from accounts.models import Proxy, TelegramAccount
+from project.bound_sql import bound_execute
 
 READ_FIELDS = ("pk", "status", "consecutive_failures", "check_interval_seconds", "team_id", "proxy_id", "vault_name",
                "device", "api_id", "telegram_user_id")  # fmt: skip
@@ -40,9 +44,22 @@ class CheckTarget:
 
 def check_targets(ids: list[int], *, owner: str) -> list[CheckTarget]:
     """The accounts of ``ids`` that ``owner`` leases, in id order, each with its proxy (one query for the batch's
-    proxies, none without)."""
-    rows = TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).order_by("pk").values_list(*READ_FIELDS)
-    targets = [CheckTarget(*row) for row in rows]
+    proxies, none without). On PostgreSQL the ids go as one array bound by the server: Django's ``pk__in`` quotes
+    each of 250 ids into the statement on the client, which cost five times the rows' own reading."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+        columns = ", ".join("id" if name == "pk" else name for name in READ_FIELDS)
+        rows = bound_execute(f"SELECT {columns} FROM {table} "  # noqa: S608 (our table, our columns)
+                             "WHERE id = ANY(%b::bigint[]) AND lease_owner = %s ORDER BY id", [ids, owner])  # fmt: skip
+        targets = [CheckTarget(*row) for row in rows]
+        devices: dict[str, dict] = {}  # jsonb comes as text (as Django's cursors read it); a fleet has few devices
+        for target in targets:
+            if isinstance(target.device, str):
+                text = target.device
+                target.device = devices[text] if text in devices else devices.setdefault(text, json.loads(text))
+    else:
+        rows = TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).order_by("pk").values_list(*READ_FIELDS)
+        targets = [CheckTarget(*row) for row in rows]
     proxy_ids = {t.proxy_id for t in targets if t.proxy_id is not None}
     if proxy_ids:
         proxies = Proxy.objects.in_bulk(proxy_ids)
