@@ -129,7 +129,7 @@ def main() -> None:
           f"all, {os.cpu_count()} cores, {args.rounds} steady rounds")  # fmt: skip
     print("fair: the same DC process, the same requests per account (connect, initConnection+getConfig, "
           "users.getUsers, disconnect), the same process count and concurrency on both sides, both sides' processes "
-          "started before the clock and freezing their start-up heap (gc.freeze); ours with its metrics in "
+          "started before the clock and with the collector set alike (project.heap: the start-up heap frozen, a young generation of 20,000); ours with its metrics in "
           "PROMETHEUS_MULTIPROC_DIR as deployed; each pass of ours paired with a "
           "baseline pass next to it, in alternating order")  # fmt: skip
     base, ours = first_pair
@@ -176,7 +176,6 @@ def ours_pass(dispatch, accounts, n: int) -> tuple[float, int]:
 def bare_checks(keys: list[bytes], port: int, concurrency: int) -> int:
     """One baseline process: the same requests as our gateway, with Telethon alone."""
     import asyncio
-    import gc
     import logging
 
     from telethon.crypto import AuthKey
@@ -184,7 +183,9 @@ def bare_checks(keys: list[bytes], port: int, concurrency: int) -> int:
     from telethon.tl import functions, types
     from telethon.tl.alltlobjects import LAYER
 
-    gc.freeze()  # as our workers do with their start-up heap (project.celery); it makes no difference to this one
+    from project.heap import worker_heap_settle
+
+    worker_heap_settle()  # the collector set as in our workers (project.celery): frozen start-up heap, wide young gen
 
     loggers = {name: logging.getLogger(name) for name in ("telethon.network.mtprotosender",
                "telethon.network.connection.connection", "telethon.network.mtprotostate",

@@ -137,16 +137,20 @@ def test_a_served_process_loads_every_view_and_freezes_its_start_up_heap(tmp_pat
 
 def test_a_worker_freezes_its_start_up_heap_in_each_process_that_runs_tasks(tmp_path) -> None:
     """project.celery freezes the heap in each prefork child (worker_process_init) and in the worker itself
-    (worker_ready: the solo pool runs tasks there): full collections no longer rescan it during checks."""
+    (worker_ready: the solo pool runs tasks there): full collections no longer rescan it during checks; and it
+    widens the young generation, so most of a check's objects are freed before any collection sees them."""
     import subprocess
     import sys
 
     from tests.processes import ROOT, clean_env
 
     code = ("import gc, project.celery; from celery.signals import worker_process_init, worker_ready; "
+            "default = gc.get_threshold()[0]; "
             "worker_process_init.send(sender=None); child = gc.get_freeze_count(); gc.unfreeze(); "
-            "worker_ready.send(sender=None); print(child, gc.get_freeze_count())")  # fmt: skip
+            "worker_ready.send(sender=None); "
+            "print(default, child, gc.get_freeze_count(), gc.get_threshold()[0])")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(DATA_DIR=str(tmp_path)),
                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
-    child, worker = (int(n) for n in done.stdout.split())
+    default, child, worker, young = (int(n) for n in done.stdout.split())
     assert child > 50_000 and worker > 50_000
+    assert (default, young) == (700, 20_000)  # the young generation widened (project.heap), from Python's default
