@@ -152,15 +152,17 @@ def leases_held(ids: list[int], *, owner: str, not_checked_since: dt.datetime | 
 
 
 def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | None = None) -> list[CheckDone]:
-    """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results.
+    """Check accounts whose lease `owner` holds: concurrently on one event loop, then record results. Every lease of
+    ``ids`` that ``owner`` holds is released on the way out: with its account's result, or, if the batch fails
+    before its results are written, without.
 
     ``progress`` hears each check as it ends (from the event loop's thread).
     """
     # Not model instances: the columns a check reads, its proxy along (an account behind one is dialled through
     # it); whole accounts are loaded only for a batch's transitions (_announce), which the alert hooks name.
-    accounts = check_targets(ids, owner=owner)
     recorded = False
     try:
+        accounts = check_targets(ids, owner=owner)
         jobs = dial_plans(accounts)
         breakers = DcBreakers()
         results = batch_run(_check_all(jobs, breakers, progress)) if jobs else []
@@ -178,7 +180,7 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
         return done
     finally:
         if not recorded:
-            leases_release([a.pk for a in accounts], owner=owner)
+            leases_release(ids, owner=owner)
 
 
 async def _check_all(jobs: list[_Job], breakers: DcBreakers, progress) -> list[CheckResult]:

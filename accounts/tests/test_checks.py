@@ -196,6 +196,32 @@ def test_check_accounts_prints_each_outcome_and_status(vault, telegram_dc, capsy
     assert f"{banned.pk} {banned.label}: banned (401 USER_DEACTIVATED_BAN)" in out and "unchecked -> banned" in out
 
 
+def test_a_batch_whose_results_cannot_be_written_releases_every_lease_it_claimed(vault, telegram_dc) -> None:
+    """The batch task claims, checks and writes; the write releases each lease with its result. When the database
+    refuses the write (here a trigger on the check records), the task fails and still leaves no lease behind, so
+    the accounts come round again at once rather than after CHECK_LEASE_SECONDS."""
+    from django.db import DatabaseError, connection
+    from django.utils import timezone
+
+    from accounts.tasks import checks_batch_task
+
+    ids = [_account(telegram_dc)[0].pk for _ in range(3)]
+    table = CheckRecord._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
+                           "LANGUAGE plpgsql")  # fmt: skip
+            cursor.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} EXECUTE FUNCTION refuse()")
+        else:
+            cursor.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+    with pytest.raises(DatabaseError, match="refused"):
+        checks_batch_task.apply(args=(ids, timezone.now().isoformat()), throw=True)
+
+    assert set(TelegramAccount.objects.filter(pk__in=ids).values_list("lease_owner", "lease_expires_at")) == {("", None)}
+    assert not CheckRecord.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"), [([], "give account ids or --all"), (["999999"], "no account with id 999999")]
 )
