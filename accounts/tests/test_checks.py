@@ -218,7 +218,8 @@ def test_a_batch_whose_results_cannot_be_written_releases_every_lease_it_claimed
     with pytest.raises(DatabaseError, match="refused"):
         checks_batch_task.apply(args=(ids, timezone.now().isoformat()), throw=True)
 
-    assert set(TelegramAccount.objects.filter(pk__in=ids).values_list("lease_owner", "lease_expires_at")) == {("", None)}
+    leases = TelegramAccount.objects.filter(pk__in=ids).values_list("lease_owner", "lease_expires_at")
+    assert set(leases) == {("", None)}
     assert not CheckRecord.objects.exists()
 
 
