@@ -55,8 +55,9 @@ def check_targets(ids: list[int], *, owner: str) -> list[CheckTarget]:
         devices: dict[str, dict] = {}  # jsonb comes as text (as Django's cursors read it); a fleet has few devices
         for target in targets:
             if isinstance(target.device, str):
-                text = target.device
-                target.device = devices[text] if text in devices else devices.setdefault(text, json.loads(text))
+                if target.device not in devices:
+                    devices[target.device] = json.loads(target.device)
+                target.device = devices[target.device]
     else:
         rows = TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).order_by("pk").values_list(*READ_FIELDS)
         targets = [CheckTarget(*row) for row in rows]
