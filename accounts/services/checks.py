@@ -282,22 +282,28 @@ def status_rows_write(accounts: list[TelegramAccount | CheckTarget], *, owner: s
         TelegramAccount.objects.bulk_update(rows, APPLIED_FIELDS, batch_size=500)
         return {a.pk for a in accounts}
     table = connection.ops.quote_name(TelegramAccount._meta.db_table)
-    columns = [[a.pk for a in accounts], [a.status for a in accounts], [a.next_check_at for a in accounts],
+    ids = [a.pk for a in accounts]
+    columns = [ids, [a.status for a in accounts], [a.next_check_at for a in accounts],
                [a.last_checked_at for a in accounts], [a.last_outcome for a in accounts],
                [a.consecutive_failures for a in accounts], [a.flood_wait_until for a in accounts],
                [a.telegram_user_id for a in accounts], [a.lease_owner for a in accounts],
                [a.lease_expires_at for a in accounts]]  # fmt: skip
+    # The plan stays a batch's size at any fleet's: the rows are found through the primary key (``a.id = ANY``),
+    # and the lease is compared as a column of the batch's own (``held_by``). Compared with a constant, PostgreSQL
+    # took a batch's rows to be one (almost every row's lease_owner is ''), and below about 20,000 accounts it
+    # read the whole table and then the 250 values again for each row it found: 88 us of its CPU a check.
+    held = owner is not None
     rows = bound_execute(
         f"UPDATE {table} AS a SET status = v.status, next_check_at = v.next_check_at, "  # noqa: S608 (our table)
         "last_checked_at = v.last_checked_at, last_outcome = v.last_outcome, consecutive_failures = v.failures, "
         "flood_wait_until = v.flood_wait_until, telegram_user_id = v.user_id, lease_owner = v.lease_owner, "
         "lease_expires_at = v.lease_expires_at "
         "FROM unnest(%b::bigint[], %b::varchar[], %b::timestamptz[], %b::timestamptz[], %b::varchar[], "
-        "%b::integer[], %b::timestamptz[], %b::bigint[], %b::varchar[], %b::timestamptz[]) "
+        f"%b::integer[], %b::timestamptz[], %b::bigint[], %b::varchar[], %b::timestamptz[]{', %b::varchar[]' * held}) "
         "AS v(id, status, next_check_at, last_checked_at, last_outcome, failures, flood_wait_until, user_id, "
-        "lease_owner, lease_expires_at) "
-        f"WHERE a.id = v.id {'AND a.lease_owner = %s ' if owner is not None else ''}RETURNING a.id",
-        [*columns, *([owner] if owner is not None else [])],
+        f"lease_owner, lease_expires_at{', held_by' * held}) "
+        f"WHERE a.id = ANY(%b::bigint[]) AND a.id = v.id {'AND a.lease_owner = v.held_by ' * held}RETURNING a.id",
+        [*columns, *([[owner] * len(ids)] if held else []), ids],
     )
     return {pk for (pk,) in rows}
 
@@ -309,9 +315,10 @@ def dispatch_marks_write(ids: list[int], marks: list[dt.datetime]) -> None:
         TelegramAccount.objects.bulk_update(rows, ["next_check_at"], batch_size=500)
         return
     table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+    # Through the primary key, as status_rows_write: the plan stays a chunk's size at any fleet's.
     bound_execute(f"UPDATE {table} AS a SET next_check_at = v.mark "  # noqa: S608 (our table)
-                  "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, mark) WHERE a.id = v.id",
-                  [ids, marks])  # fmt: skip
+                  "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, mark) "
+                  "WHERE a.id = ANY(%b::bigint[]) AND a.id = v.id", [ids, marks, ids])  # fmt: skip
 
 
 def _announce(transitions: list[StatusTransition]) -> None:

@@ -430,3 +430,48 @@ def test_on_postgresql_the_accounts_table_leaves_room_for_lease_updates_on_their
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'accounts_telegramaccount'")
         assert cursor.fetchone()[0] == ["fillfactor=80"]
+
+
+def test_on_postgresql_a_batch_s_writes_reach_its_rows_by_primary_key_in_a_small_fleet_too(db) -> None:
+    """A batch's results and the dispatcher's marks cost a batch's size of work at any fleet size: no sequential
+    scan of the accounts table. (Compared with a constant lease owner, PostgreSQL took a batch's rows to be one,
+    and in a fleet below about 20,000 it read the whole table, then the batch's 250 values again for each row.)
+    Only the rows the owner still leases are written."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.checks.targets import check_targets
+    from accounts.services.checks import dispatch_marks_write, status_rows_write
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL plan (elsewhere these writes are Django's bulk_update)")
+    TelegramAccount.objects.bulk_create(
+        [TelegramAccount(label=f"a{i}", dc_id=2, source_format="telethon_string", vault_name=f"v{i}",
+                         auth_key_sha256=f"{i:064x}") for i in range(4000)], batch_size=1000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_telegramaccount")
+    ids = list(TelegramAccount.objects.order_by("pk").values_list("pk", flat=True)[:250])
+    assert sorted(leases_claim(ids, owner="mine")) == ids
+    TelegramAccount.objects.filter(pk=ids[0]).update(lease_owner="another")  # taken over meanwhile
+    targets = check_targets(ids, owner="mine")
+    now = timezone.now()
+    for target in targets:
+        target.status, target.last_checked_at, target.next_check_at = "ok", now, now + dt.timedelta(hours=1)
+
+    def sequential_scans() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'accounts_telegramaccount'")
+            return cursor.fetchone()[0]
+
+    before = sequential_scans()
+    written = status_rows_write(targets, owner="mine")
+    dispatch_marks_write(ids, [now] * len(ids))
+
+    assert sequential_scans() == before
+    assert written == set(ids[1:])
+    rows = TelegramAccount.objects.filter(pk__in=ids)
+    assert set(rows.filter(status="ok", lease_owner="").values_list("pk", flat=True)) == set(ids[1:])
+    assert rows.get(pk=ids[0]).lease_owner == "another" and rows.filter(next_check_at=now).count() == 250
