@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.checks.history import checks_prune
-from accounts.services.checks import checks_dispatch, checks_run, leases_claim
+from accounts.services.checks import checks_claim_run, checks_dispatch
 from accounts.telegram.monitor import endpoints_probe
 
 
@@ -36,10 +36,9 @@ def checks_batches_queue(batches: list[list[int]], asked_at) -> int:
 )
 def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, int]:
     owner = f"batch:{current_task.request.id or 'eager'}"
-    claimed = leases_claim(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at))
-    # No release after: checks_run releases each lease with its result (or, failing, without one).
-    done = checks_run(claimed, owner=owner)
-    return {"claimed": len(claimed), "checked": len(done)}
+    # No release after: each lease goes with its result (or, failing, without one).
+    done = checks_claim_run(account_ids, owner=owner, not_checked_since=parse_datetime(dispatched_at))
+    return {"claimed": len(done), "checked": len(done)}
 
 
 @shared_task(

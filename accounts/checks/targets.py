@@ -42,25 +42,31 @@ class CheckTarget:
     lease_expires_at: dt.datetime | None = None
 
 
+TARGET_COLUMNS = ", ".join("id" if name == "pk" else name for name in READ_FIELDS)
+
+
 def check_targets(ids: list[int], *, owner: str) -> list[CheckTarget]:
     """The accounts of ``ids`` that ``owner`` leases, in id order, each with its proxy (one query for the batch's
     proxies, none without). On PostgreSQL the ids go as one array bound by the server: Django's ``pk__in`` quotes
     each of 250 ids into the statement on the client, which cost five times the rows' own reading."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(TelegramAccount._meta.db_table)
-        columns = ", ".join("id" if name == "pk" else name for name in READ_FIELDS)
-        rows = bound_execute(f"SELECT {columns} FROM {table} "  # noqa: S608 (our table, our columns)
-                             "WHERE id = ANY(%b::bigint[]) AND lease_owner = %s ORDER BY id", [ids, owner])  # fmt: skip
-        targets = [CheckTarget(*row) for row in rows]
-        devices: dict[str, dict] = {}  # jsonb comes as text (as Django's cursors read it); a fleet has few devices
-        for target in targets:
-            if isinstance(target.device, str):
-                if target.device not in devices:
-                    devices[target.device] = json.loads(target.device)
-                target.device = devices[target.device]
+        rows = bound_execute(f"SELECT {TARGET_COLUMNS} FROM {table} "  # noqa: S608 (our table, our columns)
+                             "WHERE id = ANY(%b::bigint[]) AND lease_owner = %s", [ids, owner])  # fmt: skip
     else:
-        rows = TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).order_by("pk").values_list(*READ_FIELDS)
-        targets = [CheckTarget(*row) for row in rows]
+        rows = TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).values_list(*READ_FIELDS)
+    return targets_from_rows(rows)
+
+
+def targets_from_rows(rows) -> list[CheckTarget]:
+    """Rows of READ_FIELDS (TARGET_COLUMNS) as targets, in id order, each with its proxy."""
+    targets = sorted((CheckTarget(*row) for row in rows), key=lambda target: target.pk)
+    devices: dict[str, dict] = {}  # jsonb comes as text from PostgreSQL (as Django's cursors read it); few devices
+    for target in targets:
+        if isinstance(target.device, str):
+            if target.device not in devices:
+                devices[target.device] = json.loads(target.device)
+            target.device = devices[target.device]
     proxy_ids = {t.proxy_id for t in targets if t.proxy_id is not None}
     if proxy_ids:
         proxies = Proxy.objects.in_bulk(proxy_ids)

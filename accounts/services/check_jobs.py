@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Job, JobKind, JobState, TelegramAccount
-from accounts.services.checks import CheckDone, checks_request, checks_run, leases_claim
+from accounts.services.checks import CheckDone, checks_claim_run, checks_request
 
 logger = logging.getLogger(__name__)
 WAIT_POLL_SECONDS = 0.1
@@ -47,8 +47,8 @@ def check_job_batch_run(job_id: str, account_ids: list[int]) -> int:
         return 0
     Job.objects.filter(pk=job_id, state=JobState.QUEUED).update(state=JobState.RUNNING, started_at=timezone.now())
     owner = f"job:{job.pk.hex[:12]}"
-    # checks_run releases each lease it was given, with its result or (failing) without: no release after.
-    done: list[CheckDone] = checks_run(leases_claim(account_ids, owner=owner), owner=owner)
+    # Each lease claimed goes with its result or (failing) without: no release after.
+    done: list[CheckDone] = checks_claim_run(account_ids, owner=owner)
     labels = dict(TelegramAccount.objects.filter(pk__in=account_ids).values_list("pk", "label"))
     checked = {d.account_id for d in done}
     results = [_done_result(d, labels.get(d.account_id, "")) for d in done]

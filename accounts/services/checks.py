@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.checks.history import Checked, check_hours_add, check_records_write
 from accounts.checks.status import Next, account_phase, regular_slot, status_next
-from accounts.checks.targets import CheckTarget, check_targets
+from accounts.checks.targets import TARGET_COLUMNS, CheckTarget, check_targets, targets_from_rows
 from accounts.models import StatusTransition, TelegramAccount
 from accounts.services.guard import account_require
 from accounts.services.proxies import proxies_note, proxy_route
@@ -65,26 +65,38 @@ def leases_claim(ids: list[int], *, owner: str, not_checked_since: dt.datetime |
     """Lease what is free of ``ids`` (and, with ``not_checked_since``, not checked since: a batch sent twice checks
     once) to ``owner``; the ids ``owner`` holds, those it held already included. On PostgreSQL one UPDATE ...
     RETURNING with the ids bound as one array."""
-    now = timezone.now()
-    expires = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(TelegramAccount._meta.db_table)
-        checked = "AND (last_checked_at IS NULL OR last_checked_at < %s) " if not_checked_since is not None else ""
-        params = [owner, expires, ids, now, *([not_checked_since] if not_checked_since is not None else []), owner]
-        rows = bound_execute(
-            f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s "  # noqa: S608 (our table)
-            f"WHERE id = ANY(%b::bigint[]) AND (((lease_expires_at IS NULL OR lease_expires_at < %s) {checked}) "
-            "OR lease_owner = %s) RETURNING id",
-            params,
-        )
-        return [pk for (pk,) in rows]
+        return [pk for (pk,) in _claim(ids, owner, not_checked_since, returning="id")]
+    now = timezone.now()
     free = TelegramAccount.objects.filter(pk__in=ids).filter(
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
     if not_checked_since is not None:
         free = free.filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=not_checked_since))
-    free.update(lease_owner=owner, lease_expires_at=expires)
+    free.update(lease_owner=owner, lease_expires_at=now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS))
     return list(TelegramAccount.objects.filter(pk__in=ids, lease_owner=owner).values_list("pk", flat=True))
+
+
+def targets_claim(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> list[CheckTarget]:
+    """leases_claim, and what a check reads of each account it now holds (check_targets): on PostgreSQL the claim's
+    own UPDATE returns those columns, one statement and one walk of the batch's rows where there were two."""
+    if connection.vendor == "postgresql":
+        return targets_from_rows(_claim(ids, owner, not_checked_since, returning=TARGET_COLUMNS))
+    return check_targets(leases_claim(ids, owner=owner, not_checked_since=not_checked_since), owner=owner)
+
+
+def _claim(ids: list[int], owner: str, not_checked_since: dt.datetime | None, *, returning: str) -> list[tuple]:
+    now = timezone.now()
+    expires = now + dt.timedelta(seconds=settings.CHECK_LEASE_SECONDS)
+    table = connection.ops.quote_name(TelegramAccount._meta.db_table)
+    checked = "AND (last_checked_at IS NULL OR last_checked_at < %s) " if not_checked_since is not None else ""
+    params = [owner, expires, ids, now, *([not_checked_since] if not_checked_since is not None else []), owner]
+    return bound_execute(
+        f"UPDATE {table} SET lease_owner = %s, lease_expires_at = %s "  # noqa: S608 (our table, our columns)
+        f"WHERE id = ANY(%b::bigint[]) AND (((lease_expires_at IS NULL OR lease_expires_at < %s) {checked}) "
+        f"OR lease_owner = %s) RETURNING {returning}",
+        params,
+    )
 
 
 def leases_release(ids: list[int], *, owner: str) -> None:
@@ -158,11 +170,21 @@ def checks_run(ids: list[int], *, owner: str, progress: Callable[[int], None] | 
 
     ``progress`` hears each check as it ends (from the event loop's thread).
     """
+    return _checks(ids, owner, lambda: check_targets(ids, owner=owner), progress)
+
+
+def checks_claim_run(ids: list[int], *, owner: str, not_checked_since: dt.datetime | None = None) -> list[CheckDone]:
+    """Claim what is free of ``ids`` for ``owner`` (leases_claim) and check it, as checks_run does: the claim
+    returns what the checks read (targets_claim). Every lease claimed is released on the way out."""
+    return _checks(ids, owner, lambda: targets_claim(ids, owner=owner, not_checked_since=not_checked_since), None)
+
+
+def _checks(ids: list[int], owner: str, targets: Callable[[], list[CheckTarget]], progress) -> list[CheckDone]:
     # Not model instances: the columns a check reads, its proxy along (an account behind one is dialled through
     # it); whole accounts are loaded only for a batch's transitions (_announce), which the alert hooks name.
     recorded = False
     try:
-        accounts = check_targets(ids, owner=owner)
+        accounts = targets()
         jobs = dial_plans(accounts)
         breakers = DcBreakers()
         results = batch_run(_check_all(jobs, breakers, progress)) if jobs else []

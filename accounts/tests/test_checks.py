@@ -400,6 +400,36 @@ def test_a_lease_is_claimed_only_where_free_and_not_checked_since_and_kept_by_it
     assert dict(TelegramAccount.objects.exclude(lease_owner="").values_list("pk", "lease_owner")) == {other.pk: "other"}
 
 
+def test_a_claim_that_returns_what_the_checks_read_claims_as_leases_claim_and_reads_as_check_targets(vault) -> None:
+    """targets_claim (the batch's one statement on PostgreSQL) leases exactly what leases_claim would, and gives the
+    same targets, in id order, as reading them after the claim (check_targets)."""
+    import dataclasses
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.checks.targets import check_targets
+    from accounts.services.checks import targets_claim
+
+    session_import(actor=SYSTEM, files=[InputFile(f"{i}.txt", make.telethon_string(key=make.random_key()).encode())
+                                        for i in range(4)])  # fmt: skip
+    free, other, checked, devised = TelegramAccount.objects.order_by("pk")
+    now = timezone.now()
+    TelegramAccount.objects.filter(pk=other.pk).update(lease_owner="other", lease_expires_at=now + dt.timedelta(1))
+    TelegramAccount.objects.filter(pk=checked.pk).update(last_checked_at=now)
+    TelegramAccount.objects.filter(pk=devised.pk).update(device={"device": "Pixel 7", "app_version": "10.2"},
+                                                         api_id=2040, check_interval_seconds=600)  # fmt: skip
+    ids = [devised.pk, checked.pk, other.pk, free.pk, 10**12]
+
+    targets = targets_claim(ids, owner="me", not_checked_since=now - dt.timedelta(seconds=1))
+
+    assert [t.pk for t in targets] == [free.pk, devised.pk]
+    owners = dict(TelegramAccount.objects.values_list("pk", "lease_owner"))
+    assert [owners[a.pk] for a in (free, other, checked, devised)] == ["me", "other", "", "me"]
+    assert [dataclasses.astuple(t) for t in targets] == [dataclasses.astuple(t) for t in check_targets(ids, owner="me")]
+    assert targets[1].device == {"device": "Pixel 7", "app_version": "10.2"} and targets[1].api_id == 2040
+
+
 def test_check_records_are_written_column_by_column_in_one_statement(vault) -> None:
     import datetime as dt
 
