@@ -185,10 +185,10 @@ def ours_pass(dispatch, accounts, n: int) -> tuple[float, int]:
     counted, since = checks_counted(), timezone.now()
     started = time.perf_counter()
     queued = dispatch.delay().get(timeout=120)
-    while checks_counted() - counted < n:
+    while (done := checks_counted() - counted) < n:
         if time.perf_counter() - started > 900:
             sys.exit("a pass took more than 15 minutes")
-        time.sleep(0.1)
+        time.sleep(0.1 if done < n * 0.9 else 0.01)  # the end seen within 10 ms (the baseline's is exact)
     seconds = time.perf_counter() - started
     checked = accounts.objects.filter(last_checked_at__gte=since).count()
     assert checked == n, f"{checked} of {n} accounts checked"
