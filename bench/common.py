@@ -7,6 +7,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -73,3 +74,14 @@ def checks_counted() -> int:
     from accounts.models import CheckHour
 
     return CheckHour.objects.aggregate(n=Sum("count"))["n"] or 0
+
+
+def checks_awaited(counted: int, n: int, started: float, limit: float) -> float:
+    """Wait until ``n`` checks more than ``counted`` are recorded (checks_counted); the seconds since ``started``
+    (perf_counter) when they are. Polled every 100 ms until nine tenths are in, then every 10 ms: a pass's end is
+    seen within 10 ms without polling all along (a baseline's end is exact). Exits past ``limit`` seconds."""
+    while (done := checks_counted() - counted) < n:
+        if time.perf_counter() - started > limit:
+            sys.exit(f"a pass took more than {limit:.0f} s")
+        time.sleep(0.1 if done < n * 0.9 else 0.01)
+    return time.perf_counter() - started
