@@ -462,11 +462,11 @@ def test_on_postgresql_the_accounts_table_leaves_room_for_lease_updates_on_their
         assert cursor.fetchone()[0] == ["fillfactor=80"]
 
 
-def test_on_postgresql_a_batch_s_writes_reach_its_rows_by_primary_key_in_a_small_fleet_too(db) -> None:
+def test_a_batch_s_writes_reach_its_rows_by_primary_key_in_a_small_fleet_too(db) -> None:
     """A batch's results and the dispatcher's marks cost a batch's size of work at any fleet size: no sequential
     scan of the accounts table. (Compared with a constant lease owner, PostgreSQL took a batch's rows to be one,
     and in a fleet below about 20,000 it read the whole table, then the batch's 250 values again for each row.)
-    Only the rows the owner still leases are written."""
+    Only the rows the owner still leases are written (on every database; the scans are PostgreSQL's to count)."""
     import datetime as dt
 
     from django.db import connection
@@ -475,8 +475,6 @@ def test_on_postgresql_a_batch_s_writes_reach_its_rows_by_primary_key_in_a_small
     from accounts.checks.targets import check_targets
     from accounts.services.checks import dispatch_marks_write, status_rows_write
 
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL plan (elsewhere these writes are Django's bulk_update)")
     TelegramAccount.objects.bulk_create(
         [TelegramAccount(label=f"a{i}", dc_id=2, source_format="telethon_string", vault_name=f"v{i}",
                          auth_key_sha256=f"{i:064x}") for i in range(4000)], batch_size=1000,
@@ -491,7 +489,9 @@ def test_on_postgresql_a_batch_s_writes_reach_its_rows_by_primary_key_in_a_small
     for target in targets:
         target.status, target.last_checked_at, target.next_check_at = "ok", now, now + dt.timedelta(hours=1)
 
-    def sequential_scans() -> int:
+    def sequential_scans() -> int | None:  # elsewhere these writes are Django's bulk_update, with no such count
+        if connection.vendor != "postgresql":
+            return None
         with connection.cursor() as cursor:
             cursor.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'accounts_telegramaccount'")
             return cursor.fetchone()[0]
