@@ -68,12 +68,17 @@ def loopback_dc_start(work: Path, accounts: int) -> tuple[subprocess.Popen, int,
 
 def checks_counted() -> int:
     """Checks recorded so far, from the hourly counts each batch adds to: a few rows, so polling it while a pass
-    runs costs the database nothing next to counting the accounts' rows (which would be charged to ours)."""
-    from django.db.models import Sum
+    runs costs the database nothing next to counting the accounts' rows (which would be charged to ours). One plain
+    statement, not the ORM's aggregate: a pass polls it a few hundred times while ours runs, and the ORM's 0.76 ms
+    of this process's CPU a poll (0.15 ms plain) was charged to ours too."""
+    from django.db import connection
 
     from accounts.models import CheckHour
 
-    return CheckHour.objects.aggregate(n=Sum("count"))["n"] or 0
+    table = connection.ops.quote_name(CheckHour._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(sum(count), 0) FROM {table}")  # noqa: S608 (our table)
+        return int(cursor.fetchone()[0])
 
 
 def checks_awaited(counted: int, n: int, started: float, limit: float) -> float:
