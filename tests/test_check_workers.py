@@ -1,8 +1,10 @@
 """Real Celery workers on Redis and PostgreSQL checking accounts against the loopback DC."""
 
+import os
 import time
 
 import pytest
+import redis
 from django.utils import timezone
 
 from accounts.models import TelegramAccount
@@ -33,6 +35,13 @@ def _accounts(dc, count: int, revoked: int = 0) -> list[bytes]:
     return keys
 
 
+def _results_stored() -> set[str]:
+    """The ids of the task results in this run's Redis (its own key prefix)."""
+    prefix = f"{os.environ['REDIS_KEY_PREFIX']}celery-task-meta-"
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    return {key.decode()[len(prefix) :] for key in client.scan_iter(match=f"{prefix}*", count=1000)}
+
+
 def _wait_all_checked(count: int, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while TelegramAccount.objects.filter(last_checked_at__isnull=False).count() < count:
@@ -42,12 +51,17 @@ def _wait_all_checked(count: int, seconds: float = 90) -> None:
 
 def test_the_beat_job_fans_out_to_a_worker_that_checks_every_account(worker_env, telegram_dc, tmp_path) -> None:
     _accounts(telegram_dc, 20, revoked=3)
+    stored_before = _results_stored()
 
     with celery_worker(worker_env, tmp_path / "worker.log"):
-        queued = checks_dispatch_task.delay().get(timeout=60)
+        dispatched = checks_dispatch_task.delay()
+        queued = dispatched.get(timeout=60)
         _wait_all_checked(20)
 
     assert queued == 20
+    # The worker has stopped (warm: its batch ended and stored whatever it stores): the beat job's own result is
+    # there, and no batch's (nobody waits for one; each account's row is its result).
+    assert _results_stored() - stored_before == {dispatched.id}
     statuses = sorted(TelegramAccount.objects.values_list("status", flat=True))
     assert statuses == ["ok"] * 17 + ["unauthorized"] * 3
 
