@@ -38,8 +38,8 @@ def _accounts(dc, count: int, revoked: int = 0) -> list[bytes]:
 def _results_stored() -> set[str]:
     """The ids of the task results in this run's Redis (its own key prefix)."""
     prefix = f"{os.environ['REDIS_KEY_PREFIX']}celery-task-meta-"
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    return {key.decode()[len(prefix) :] for key in client.scan_iter(match=f"{prefix}*", count=1000)}
+    with redis.Redis.from_url(os.environ["REDIS_URL"]) as client:
+        return {key.decode()[len(prefix) :] for key in client.scan_iter(match=f"{prefix}*", count=1000)}
 
 
 def _wait_all_checked(count: int, seconds: float = 90) -> None:
