@@ -41,12 +41,15 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="accounts per worker task (default: the product's, CHECK_BATCH_SIZE)")  # fmt: skip
     parser.add_argument("--first-rounds", type=int, default=3, help="first-check pairs (baseline, ours) to run")
     parser.add_argument("--rounds", type=int, default=9, help="steady-state pairs (baseline, ours) to run")
     args = parser.parse_args()
-    if min(args.rounds, args.first_rounds, args.accounts, args.workers) < 1 or args.concurrency < args.workers:
-        sys.exit("--rounds, --first-rounds, --accounts and --workers must be at least 1, --concurrency at least "
-                 "--workers")  # fmt: skip
+    batch = 1 if args.batch_size is None else args.batch_size
+    if min(args.rounds, args.first_rounds, args.accounts, args.workers, batch) < 1 or args.concurrency < args.workers:
+        sys.exit("--rounds, --first-rounds, --accounts, --workers and --batch-size must be at least 1, --concurrency "
+                 "at least --workers")  # fmt: skip
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL for this benchmark")
     work = Path(tempfile.mkdtemp(prefix="tgfleet-bench-checks-"))
@@ -59,15 +62,18 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="project.settings", DATA_DIR=str(work / "data"), SESSION_STORE_DIR=str(work / "vault"),
         SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(), TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{port}",
         TELEGRAM_SERVER_RSA_KEY_FILE=str(pem), TELEGRAM_API_ID="12345", TELEGRAM_CHECK_TIMEOUT="30",
-        CHECK_CONCURRENCY=str(max(1, args.concurrency // args.workers)), CHECK_BATCH_SIZE="250",
+        CHECK_CONCURRENCY=str(max(1, args.concurrency // args.workers)),
         CHECK_DISPATCH_LIMIT=str(args.accounts), LOG_LEVEL="WARNING",
         PROMETHEUS_MULTIPROC_DIR=str(work / "prometheus"),  # as deployed (compose): each worker writes its metrics
     )  # fmt: skip
+    if args.batch_size is not None:
+        os.environ["CHECK_BATCH_SIZE"] = str(args.batch_size)
     (work / "prometheus").mkdir()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
     import django
 
     django.setup()
+    from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import TelegramAccount
@@ -135,7 +141,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     ok = TelegramAccount.objects.filter(status="ok").count()
     print(f"checks benchmark, {n} accounts, {args.workers} processes a side, {args.concurrency} checks at a time in "
-          f"all, {os.cpu_count()} cores, {args.first_rounds} first-check and {args.rounds} steady rounds")  # fmt: skip
+          f"all, batches of {settings.CHECK_BATCH_SIZE}, {os.cpu_count()} cores, {args.first_rounds} first-check and "
+          f"{args.rounds} steady rounds")  # fmt: skip
     print("fair: the same DC process, the same requests per account (connect, initConnection+getConfig, "
           "users.getUsers, disconnect), the same process count and concurrency on both sides, both sides' processes "
           "started before the clock and with the collector set alike (project.heap: the start-up heap frozen, a "

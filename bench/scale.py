@@ -76,7 +76,7 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="project.settings", DATA_DIR=str(work / "bench"), SESSION_STORE="database",
         SESSION_STORE_DIR=str(work / "bench" / "vault"), SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         TELEGRAM_SERVER_ADDRESS=f"127.0.0.1:{port}", TELEGRAM_SERVER_RSA_KEY_FILE=str(pem), TELEGRAM_API_ID="12345",
-        TELEGRAM_CHECK_TIMEOUT="30", CHECK_CONCURRENCY=str(args.concurrency), CHECK_BATCH_SIZE="250",
+        TELEGRAM_CHECK_TIMEOUT="30", CHECK_CONCURRENCY=str(args.concurrency),
         CHECK_INTERVAL_SECONDS="86400",  # a checked account is not due again within the run: each pass is its own
         CHECK_DISPATCH_LIMIT=str(args.accounts), LOG_LEVEL="WARNING", METRICS_TOKEN=METRICS_TOKEN,
         ALLOWED_HOSTS="testserver",
@@ -88,6 +88,8 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
     lines: list[str] = []
     layouts = [("one worker", 1), (f"{args.hosts} hosts", args.hosts)]
     ratios: dict[str, list[float]] = {layout: [] for layout, _ in layouts}
@@ -129,7 +131,7 @@ def main() -> None:
         fleet_use(databases[args.accounts])
         database_drop(url, databases[args.base])
     print(f"scale benchmark, {args.base:,} and {args.accounts:,} accounts, {os.cpu_count()} cores, database store, "
-          f"{args.concurrency} checks at a time per worker process, batches of 250")  # fmt: skip
+          f"{args.concurrency} checks at a time per worker process, batches of {settings.CHECK_BATCH_SIZE}")  # fmt: skip
     print("fair: both sizes in one run on the same DC, PostgreSQL server, broker and workers, each fleet in its own "
           "database; accounts made due and queued by beat's own dispatch; steady state = a check that changes no "
           "status, in passes of the same number of due accounts at both sizes, each vacuumed before its clock (as "

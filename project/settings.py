@@ -403,10 +403,13 @@ TELEGRAM_LOGIN_TIMEOUT = env_int("TELEGRAM_LOGIN_TIMEOUT", 30, minimum=1, maximu
 CHECK_INTERVAL_SECONDS = env_int("CHECK_INTERVAL_SECONDS", 900, minimum=30)
 CHECK_JITTER_SECONDS = env_int("CHECK_JITTER_SECONDS", 90, minimum=0)
 CHECK_CONCURRENCY = env_int("CHECK_CONCURRENCY", 50, minimum=1, maximum=2000)
-CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 250, minimum=1, maximum=10000)
+CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 500, minimum=1, maximum=10000)
 CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
-CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", 300, minimum=30)
+# The longest a check batch can take: ceil(size / concurrency) rounds of checks, each within two deadlines.
+CHECK_BATCH_SECONDS_MAX = -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2
+# By default a lease outlasts the longest batch, so no account is checked from two places at once.
+CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", max(300, CHECK_BATCH_SECONDS_MAX + 60), minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
 # A successful check's own record is kept this long (the fleet chart's day and more); failures CHECK_HISTORY_DAYS,
 # and the hourly counts (CheckHour) CHECK_HISTORY_DAYS too.
@@ -417,10 +420,8 @@ CHECK_NOW_WAIT_SECONDS = env_int("CHECK_NOW_WAIT_SECONDS", 5, minimum=0, maximum
 # network monitor's probe reaches it again, or for CHECK_BREAKER_OPEN_SECONDS at most.
 CHECK_BREAKER_FAILURES = env_int("CHECK_BREAKER_FAILURES", 5, minimum=1)
 CHECK_BREAKER_OPEN_SECONDS = env_int("CHECK_BREAKER_OPEN_SECONDS", 300, minimum=10)
-# A batch needs at most ceil(size / concurrency) deadlines; its task may take that and a margin, never forever.
-CHECK_TASK_TIME_LIMIT = max(
-    CELERY_TASK_SOFT_TIME_LIMIT, -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2 + 60
-)
+# A batch's task may take its longest and a margin, never forever.
+CHECK_TASK_TIME_LIMIT = max(CELERY_TASK_SOFT_TIME_LIMIT, CHECK_BATCH_SECONDS_MAX + 60)
 # The deep check (spam block, freeze, restrictions, other sessions): rarely, few at once, spread over the day.
 DEEP_CHECK_INTERVAL_SECONDS = env_int("DEEP_CHECK_INTERVAL_SECONDS", 86400, minimum=3600)
 DEEP_CHECK_CONCURRENCY = env_int("DEEP_CHECK_CONCURRENCY", 4, minimum=1, maximum=100)

@@ -78,3 +78,23 @@ def test_debug_is_off_unless_asked_for(tmp_path) -> None:
     on = manage("shell", "-v0", "-c", code, env=clean_env(DATA_DIR=str(tmp_path), DEBUG="true"))
 
     assert (off.stdout.strip(), on.stdout.strip()) == ("False", "True")
+
+
+@pytest.mark.parametrize(
+    ("batch", "concurrency", "timeout"), [("500", "50", "20"), ("2000", "50", "30"), ("10", "1", "300")]
+)
+def test_a_check_lease_outlasts_the_longest_batch_by_default(
+    batch: str, concurrency: str, timeout: str, tmp_path
+) -> None:
+    """A lease shorter than its batch lets another worker claim an account mid-check, and Telegram kills a key used
+    from two places at once: by default the lease covers the batch's own time limit."""
+    env = clean_env(DATA_DIR=str(tmp_path), CHECK_BATCH_SIZE=batch, CHECK_CONCURRENCY=concurrency,
+                    TELEGRAM_CHECK_TIMEOUT=timeout)  # fmt: skip
+    code = "from django.conf import settings as s; print(s.CHECK_LEASE_SECONDS, s.CHECK_TASK_TIME_LIMIT)"
+
+    result = manage("shell", "-v0", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr
+    lease, time_limit = map(int, result.stdout.split())
+    assert lease >= time_limit
+    assert lease >= 300
