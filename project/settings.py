@@ -408,8 +408,10 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 # The longest a check batch can take: ceil(size / concurrency) rounds of checks, each within two deadlines.
 CHECK_BATCH_SECONDS_MAX = -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2
-# By default a lease outlasts the longest batch, so no account is checked from two places at once.
-CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", max(300, CHECK_BATCH_SECONDS_MAX + 60), minimum=30)
+# A batch's task may take its longest and a margin, never forever (it is killed 30 s after this).
+CHECK_TASK_TIME_LIMIT = max(CELERY_TASK_SOFT_TIME_LIMIT, CHECK_BATCH_SECONDS_MAX + 60)
+# By default a lease outlasts the batch's task, killed or not: no account is checked from two places at once.
+CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", max(300, CHECK_TASK_TIME_LIMIT + 60), minimum=30)
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
 # A successful check's own record is kept this long (the fleet chart's day and more); failures CHECK_HISTORY_DAYS,
 # and the hourly counts (CheckHour) CHECK_HISTORY_DAYS too.
@@ -420,8 +422,6 @@ CHECK_NOW_WAIT_SECONDS = env_int("CHECK_NOW_WAIT_SECONDS", 5, minimum=0, maximum
 # network monitor's probe reaches it again, or for CHECK_BREAKER_OPEN_SECONDS at most.
 CHECK_BREAKER_FAILURES = env_int("CHECK_BREAKER_FAILURES", 5, minimum=1)
 CHECK_BREAKER_OPEN_SECONDS = env_int("CHECK_BREAKER_OPEN_SECONDS", 300, minimum=10)
-# A batch's task may take its longest and a margin, never forever.
-CHECK_TASK_TIME_LIMIT = max(CELERY_TASK_SOFT_TIME_LIMIT, CHECK_BATCH_SECONDS_MAX + 60)
 # The deep check (spam block, freeze, restrictions, other sessions): rarely, few at once, spread over the day.
 DEEP_CHECK_INTERVAL_SECONDS = env_int("DEEP_CHECK_INTERVAL_SECONDS", 86400, minimum=3600)
 DEEP_CHECK_CONCURRENCY = env_int("DEEP_CHECK_CONCURRENCY", 4, minimum=1, maximum=100)
