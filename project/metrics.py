@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from bisect import bisect_left
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -134,6 +135,23 @@ class _Registered:
 
     def collect(self):
         yield from REGISTRY.collect()
+
+
+def histogram_observe_many(histogram: Histogram, amounts: list[float]) -> None:
+    """``histogram.observe(a)`` for each of ``amounts``, with each bucket and the sum written once: under
+    PROMETHEUS_MULTIPROC_DIR every observation is two locked writes to a memory-mapped file, and a check batch
+    observed hundreds. (prometheus_client has no call for many; this uses its histogram's own bucket values.)"""
+    if not amounts:
+        return
+    bounds = histogram._upper_bounds  # ascending, the last +Inf: as observe() finds a bucket, by the first bound >=
+    counts = [0] * len(bounds)
+    for amount in amounts:
+        counts[bisect_left(bounds, amount)] += 1
+    histogram._raise_if_not_observable()
+    histogram._sum.inc(sum(amounts))
+    for bucket, n in zip(histogram._buckets, counts, strict=True):
+        if n:
+            bucket.inc(n)
 
 
 def metrics_registry(*, fleet: bool = True) -> CollectorRegistry:

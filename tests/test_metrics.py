@@ -86,6 +86,8 @@ def test_domain_counters_move_with_the_work(vault, telegram_dc) -> None:
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
     checks_before = value("tgfleet_check_outcomes_total", outcome="ok")
+    timed_before = value("tgfleet_check_duration_seconds_count")
+    within_30s_before = value("tgfleet_check_duration_seconds_bucket", le="30.0")
     imports_before = value("tgfleet_vault_operations_total", operation="import")
     key = make.random_key()
     telegram_dc.add_key(key)
@@ -95,7 +97,34 @@ def test_domain_counters_move_with_the_work(vault, telegram_dc) -> None:
     account_check(actor=SYSTEM, account=TelegramAccount.objects.get())
 
     assert value("tgfleet_check_outcomes_total", outcome="ok") == checks_before + 1
+    assert value("tgfleet_check_duration_seconds_count") == timed_before + 1
+    assert value("tgfleet_check_duration_seconds_bucket", le="30.0") == within_30s_before + 1
     assert value("tgfleet_vault_operations_total", operation="import") == imports_before + 1
+
+
+def test_observing_many_at_once_counts_as_observing_each(tmp_path) -> None:
+    """histogram_observe_many against Histogram.observe, one by one: every bucket (a bound itself included, which
+    belongs to its own bucket), the count and the sum."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from project.metrics import histogram_observe_many
+
+    amounts = [0.0, 0.01, 0.05, 0.051, 0.1, 0.3, 1.0, 29.9, 30.0, 31.5, 400.0, 0.05]
+    one, many = CollectorRegistry(), CollectorRegistry()
+    each = Histogram("d_seconds", "d", buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30), registry=one)
+    batch = Histogram("d_seconds", "d", buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30), registry=many)
+    for amount in amounts:
+        each.observe(amount)
+    histogram_observe_many(batch, amounts)
+    histogram_observe_many(batch, [])
+
+    def samples(registry) -> dict:
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in registry.collect()
+                for s in family.samples if not s.name.endswith("_created")}  # fmt: skip
+
+    assert samples(many) == samples(one)
+    assert samples(many)[("d_seconds_bucket", (("le", "0.05"),))] == 4  # 0, 0.01 and 0.05 twice
+    assert samples(many)[("d_seconds_count", ())] == len(amounts)
 
 
 def _config_with_token_file(tmp_path: Path) -> Path:
