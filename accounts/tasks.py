@@ -35,7 +35,7 @@ def checks_batches_queue(batches: list[list[int]], asked_at) -> int:
     name="accounts.checks_batch",
     acks_late=True,
     soft_time_limit=settings.CHECK_TASK_TIME_LIMIT,
-    time_limit=settings.CHECK_TASK_TIME_LIMIT + 30,
+    time_limit=settings.CHECK_TASK_TIME_LIMIT + settings.TASK_KILL_GRACE_SECONDS,
 )
 def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, int]:
     owner = f"batch:{current_task.request.id or 'eager'}"
@@ -48,7 +48,7 @@ def checks_batch_task(account_ids: list[int], dispatched_at: str) -> dict[str, i
     name="accounts.check_job_batch",
     acks_late=True,
     soft_time_limit=settings.CHECK_TASK_TIME_LIMIT,
-    time_limit=settings.CHECK_TASK_TIME_LIMIT + 30,
+    time_limit=settings.CHECK_TASK_TIME_LIMIT + settings.TASK_KILL_GRACE_SECONDS,
 )
 def check_job_batch_task(job_id: str, account_ids: list[int]) -> int:
     """Checks someone asked for (console, API): one batch of a job, its results added to the job."""
@@ -79,7 +79,7 @@ def endpoints_probe_task() -> int:
     name="accounts.import_run",
     acks_late=True,
     soft_time_limit=settings.IMPORT_TASK_TIME_LIMIT,
-    time_limit=settings.IMPORT_TASK_TIME_LIMIT + 30,
+    time_limit=settings.IMPORT_TASK_TIME_LIMIT + settings.TASK_KILL_GRACE_SECONDS,
 )
 def import_run_task(job_id: str) -> str:
     from accounts.services.imports import import_job_run
@@ -120,7 +120,7 @@ def deep_checks_dispatch_task() -> int:
     name="accounts.deep_checks_batch",
     acks_late=True,
     soft_time_limit=settings.DEEP_CHECK_TASK_TIME_LIMIT,
-    time_limit=settings.DEEP_CHECK_TASK_TIME_LIMIT + 30,
+    time_limit=settings.DEEP_CHECK_TASK_TIME_LIMIT + settings.TASK_KILL_GRACE_SECONDS,
 )
 def deep_checks_batch_task(account_ids: list[int]) -> int:
     from accounts.services.deep_checks import deep_checks_run

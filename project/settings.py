@@ -232,7 +232,9 @@ CELERY_TASK_ROUTES = {
 CELERY_TIMEZONE = "UTC"
 # Every task ends: soft limit (the task's own cleanup runs), then the hard limit kills the child.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 300, minimum=10, maximum=86400)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+# A task past its soft limit is told (SoftTimeLimitExceeded) and killed this long after it if it goes on.
+TASK_KILL_GRACE_SECONDS = 30
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + TASK_KILL_GRACE_SECONDS
 IMPORT_TASK_TIME_LIMIT = env_int("IMPORT_TIME_LIMIT_SECONDS", 1800, minimum=60, maximum=86400)
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -408,10 +410,12 @@ CHECK_DISPATCH_LIMIT = env_int("CHECK_DISPATCH_LIMIT", 20000, minimum=1)
 CHECK_OFFLINE_AFTER = env_int("CHECK_OFFLINE_AFTER", 3, minimum=1)
 # The longest a check batch can take: ceil(size / concurrency) rounds of checks, each within two deadlines.
 CHECK_BATCH_SECONDS_MAX = -(-CHECK_BATCH_SIZE // CHECK_CONCURRENCY) * TELEGRAM_CHECK_TIMEOUT * 2
-# A batch's task may take its longest and a margin, never forever (it is killed 30 s after this).
+# A batch's task may take its longest and a margin, never forever (its soft limit; it is killed a grace after).
 CHECK_TASK_TIME_LIMIT = max(CELERY_TASK_SOFT_TIME_LIMIT, CHECK_BATCH_SECONDS_MAX + 60)
-# By default a lease outlasts the batch's task, killed or not: no account is checked from two places at once.
-CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", max(300, CHECK_TASK_TIME_LIMIT + 60), minimum=30)
+# By default a lease outlasts the batch's task until it is killed, and a margin: no account is checked from two
+# places at once.
+CHECK_LEASE_SECONDS = env_int("CHECK_LEASE_SECONDS", max(300, CHECK_TASK_TIME_LIMIT + TASK_KILL_GRACE_SECONDS + 30),
+                              minimum=30)  # fmt: skip
 CHECK_HISTORY_DAYS = env_int("CHECK_HISTORY_DAYS", 30, minimum=1)
 # A successful check's own record is kept this long (the fleet chart's day and more); failures CHECK_HISTORY_DAYS,
 # and the hourly counts (CheckHour) CHECK_HISTORY_DAYS too.
