@@ -224,12 +224,15 @@ async def _check_all(jobs: list[_Job], breakers: DcBreakers, progress) -> list[C
 
     async def runner() -> None:
         for i, job in pending:
-            results[i] = job.result if job.result is not None else await one(job)
+            if job.result is not None:  # it could not even start (its session, its proxy): nothing to wait for
+                results[i] = job.result
+            else:
+                results[i] = await one(job)
+                # Let what ended at the same time finish before the next job starts: checks timing out together
+                # against a dead DC must all count toward its breaker before any runner dials it again.
+                await asyncio.sleep(0)
             if progress:
                 progress(1)
-            # Let what ended at the same time finish before the next job starts: checks timing out together
-            # against a dead DC must all count toward its breaker before any runner dials it again.
-            await asyncio.sleep(0)
 
     await asyncio.gather(*(runner() for _ in range(min(settings.CHECK_CONCURRENCY, len(jobs)))))
     return results
